@@ -1,0 +1,148 @@
+"""The words SnoozeDB thinks in: accounts, instances, actions and their outcomes.
+
+Everything here is a plain value. Nothing in this module talks to Slack, AWS or a
+database, so the rules built on these types can be tested without any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+EXCLUDE_TAG = "snoozedb:exclude"
+SCHEDULE_TAG = "snoozedb:schedule"
+
+ROLE_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
+    r"role/(?P<path>[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$"
+)
+
+
+class Action(StrEnum):
+    """What SnoozeDB can do to an instance."""
+
+    STOP = "stop"
+    START = "start"
+
+
+class AccountStatus(StrEnum):
+    """Where a connected AWS account stands."""
+
+    PENDING = "pending"  # External ID issued, role not verified yet
+    ACTIVE = "active"
+    NEEDS_ATTENTION = "needs_attention"  # the role could not be assumed last time
+
+
+class OutcomeKind(StrEnum):
+    """How one action on one instance ended."""
+
+    STOPPED = "stopped"
+    STARTED = "started"
+    ALREADY_STOPPED = "already_stopped"
+    ALREADY_RUNNING = "already_running"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    SKIPPED = "skipped"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the instance ends where the action wanted it."""
+        return self in {
+            OutcomeKind.STOPPED,
+            OutcomeKind.STARTED,
+            OutcomeKind.ALREADY_STOPPED,
+            OutcomeKind.ALREADY_RUNNING,
+        }
+
+
+class Reason(StrEnum):
+    """Why an instance was not acted on, or why the action failed."""
+
+    AURORA_MEMBER = "aurora_member"
+    READ_REPLICA = "read_replica"
+    HAS_READ_REPLICAS = "has_read_replicas"
+    EXCLUDED_BY_TAG = "excluded_by_tag"
+    BUSY = "busy"
+    ROLE_UNAVAILABLE = "role_unavailable"
+    NOT_FOUND = "not_found"
+    AWS_REFUSED = "aws_refused"
+    AWS_UNREACHABLE = "aws_unreachable"
+
+
+@dataclass(frozen=True, order=True)
+class InstanceRef:
+    """Where an RDS instance lives: AWS account, region, DBInstanceIdentifier."""
+
+    aws_account_id: str
+    region: str
+    identifier: str
+
+    @property
+    def qualified(self) -> str:
+        """The `account/region/identifier` form users type when a name is ambiguous."""
+        return f"{self.aws_account_id}/{self.region}/{self.identifier}"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What DescribeDBInstances told us about one DB instance."""
+
+    ref: InstanceRef
+    engine: str
+    instance_class: str
+    status: str
+    cluster_identifier: str | None = None
+    read_replica_source: str | None = None
+    read_replicas: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def identifier(self) -> str:
+        """The DBInstanceIdentifier."""
+        return self.ref.identifier
+
+    @property
+    def excluded(self) -> bool:
+        """True when tagged `snoozedb:exclude=true`: bulk and scheduled actions skip it."""
+        return self.tags.get(EXCLUDE_TAG, "").strip().lower() == "true"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one action on one instance ended, with the facts the message needs.
+
+    `detail` carries the one fact the sentence names: the cluster, the replica, the
+    state the instance was in, or the AWS error code.
+    """
+
+    ref: InstanceRef
+    action: Action
+    kind: OutcomeKind
+    reason: Reason | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RoleArn:
+    """A parsed IAM role ARN."""
+
+    arn: str
+    partition: str
+    aws_account_id: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> RoleArn | None:
+        """Return the role ARN in `text`, or None when it is not one."""
+        match = ROLE_ARN_PATTERN.match(text.strip())
+        if match is None:
+            return None
+        return cls(
+            arn=match.group(0),
+            partition=match.group("partition"),
+            aws_account_id=match.group("account"),
+            name=match.group("name"),
+        )
