@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 EXCLUDE_TAG = "snoozedb:exclude"
@@ -146,3 +147,34 @@ class RoleArn:
             aws_account_id=match.group("account"),
             name=match.group("name"),
         )
+
+
+@dataclass(frozen=True)
+class Account:
+    """An AWS account connected to a Slack channel through a customer's IAM role.
+
+    `role_arn` is empty while the connection is pending: the External ID has been
+    issued but the customer has not deployed the stack and pasted the role ARN yet.
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    external_id: str
+    status: AccountStatus
+    role_arn: str = ""
+    aws_account_id: str = ""
+    regions: tuple[str, ...] = ()
+    attention: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action SnoozeDB took or tried: who or which schedule, what, when, outcome."""
+
+    at: datetime
+    actor: str
+    action: Action
+    instance: str
+    outcome: OutcomeKind
+    detail: str = ""

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain import (
+    Account,
+    Action,
+    Instance,
+    InstanceRef,
+    Outcome,
+    OutcomeKind,
+    Reason,
+)
+
 EXAMPLE_SCHEDULE = "mon-fri 08:00-20:00 tz Europe/London"
 
 
@@ -89,3 +99,317 @@ def time_not_understood(text: str, problem: str) -> str:
         f"I could not use `{shown}` as a time: {problem}. "
         "Try `for 3h`, `for 90 minutes`, `until tomorrow 9am` or `until monday 08:00`."
     )
+
+
+# Clauses that complete `schedule_not_understood`: what was wrong with one part.
+SCHEDULE_EMPTY = "the schedule is empty"
+SCHEDULE_TOO_LONG = "a schedule is at most 500 characters"
+SCHEDULE_EMPTY_RULE = "there is nothing between two `;`"
+SCHEDULE_NO_RULE = "days and times come first, then `tz <zone>`"
+SCHEDULE_DAYS_FIRST = "start with the days, as in `daily 08:00-20:00`"
+SCHEDULE_NOT_A_DAY = "use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or daily"
+SCHEDULE_SAME_DAYS = "a day range needs two different days, as in `mon-fri`"
+SCHEDULE_ORDINAL_NEEDS_DAY = "name a day after it, as in `first thu` or `last fri`"
+SCHEDULE_BARE_HOUR = "a bare number is ambiguous; write 08:00 or 8am"
+SCHEDULE_NOT_A_TIME = "write times as 08:00, 8am, 8:30pm, noon or midnight"
+SCHEDULE_HOURS = "hours go from 00 to 24, and 24:00 is the latest time"
+SCHEDULE_MINUTES = "minutes go from 00 to 59"
+SCHEDULE_MERIDIEM_HOURS = "with am or pm, hours go from 1 to 12"
+SCHEDULE_START_AT_24 = "24:00 can only end a window or be a stop time; write 00:00"
+SCHEDULE_NEEDS_TWO_TIMES = "a window needs a start and an end, as in 08:00-20:00"
+SCHEDULE_SAME_TIMES = "a window cannot start and end at the same time"
+SCHEDULE_NEEDS_TIME = "give a time after it, as in `weekdays stop 20:00`"
+SCHEDULE_EXTRA_WORDS = "these words are not part of a schedule"
+SCHEDULE_OPTIONS_AT_END = "`tz` and `enforce` go once, at the very end"
+SCHEDULE_NEEDS_ZONE = "name a time zone after `tz`, as in `tz Europe/London`"
+SCHEDULE_UNKNOWN_ZONE = "not a time zone I know; use an IANA name such as Europe/London"
+SCHEDULE_NO_ZONE = "no time zone given; add `tz <zone>` at the end, as in `tz Europe/London`"
+SCHEDULE_MIXED = (
+    "a schedule cannot mix windows with one-sided start or stop rules; "
+    "write windows only, as in `mon-thu 08:00-20:00; fri 08:00-15:00`"
+)
+
+# Clauses that complete `time_not_understood`.
+TIME_TOO_LONG = "that is too long to be a time"
+TIME_NO_VERB = "start with `for` and a duration or `until` and a time"
+TIME_BAD_DURATION = "write a duration as 3h, 90 minutes, 1h30m or 2 days"
+TIME_BARE_NUMBER = "a bare number is ambiguous; write 09:00 or 9am"
+TIME_SLASH_DATE = "day and month order is ambiguous; name the day, as in `monday 08:00`"
+TIME_NO_CLOCK = "say what time, as in `until friday 08:00`"
+TIME_UNREADABLE = "I do not recognise that date and time"
+
+
+def time_not_future(when: str) -> str:
+    return f"that is {when}, which is not in the future"
+
+
+def time_too_far(limit: str) -> str:
+    return f"that is more than {limit} away"
+
+
+# --- Help and dispatch -----------------------------------------------------------
+
+USAGE_CONNECT = "/snooze connect [role-arn]"
+SUMMARY_CONNECT = "connect an AWS account: get the role template, then paste the role ARN"
+USAGE_DISCONNECT = "/snooze disconnect [aws-account-id]"
+SUMMARY_DISCONNECT = "forget an AWS account connected in this channel"
+USAGE_STATUS = "/snooze status [db]"
+SUMMARY_STATUS = "list the channel's databases, their state and whether they can be stopped"
+USAGE_STOP = "/snooze stop <db | account/region/db | tag:KEY=VALUE>"
+SUMMARY_STOP = "stop a database now"
+USAGE_START = "/snooze start <db | account/region/db | tag:KEY=VALUE>"
+SUMMARY_START = "start a database now"
+USAGE_HELP = "/snooze help"
+SUMMARY_HELP = "show this list"
+
+HELP_TITLE = "SnoozeDB stops idle databases and starts them when they are needed."
+
+
+def unknown_subcommand(word: str, suggestions: Sequence[str]) -> str:
+    shown = word if len(word) <= 40 else word[:37] + "..."
+    if suggestions:
+        return f"`/snooze {shown}` is not a command. Did you mean `/snooze {suggestions[0]}`?"
+    return f"`/snooze {shown}` is not a command. Type `/snooze help` to see them all."
+
+
+def usage_error(problem: str, usage: str) -> str:
+    return f"{problem} Type `{usage}`."
+
+
+# --- Connecting an account -------------------------------------------------------
+
+CONNECT_TITLE = "Connect an AWS account to this channel"
+
+
+def connect_intro(external_id: str, trusted_account: str) -> str:
+    return (
+        "SnoozeDB never holds your keys. Deploy this CloudFormation stack in the AWS "
+        "account whose databases you want snoozed: it creates a role that only "
+        f"SnoozeDB's account ({trusted_account}) can assume, only with your External ID, "
+        "and only to list, stop and start RDS instances.\n"
+        f"*External ID:* `{external_id}`"
+    )
+
+
+def connect_quick_create(url: str) -> str:
+    return f"<{url}|Open the CloudFormation quick-create page> (parameters are prefilled)."
+
+
+CONNECT_NO_TEMPLATE_URL = (
+    "Save the template below as `snoozedb-role.yaml` (or run `snoozedb template`), "
+    "then deploy it:"
+)
+
+
+def connect_cli(command: str) -> str:
+    return f"With the AWS CLI:\n```{command}```"
+
+
+def connect_template(template: str) -> str:
+    return f"The template:\n```{template}```"
+
+
+CONNECT_THEN = (
+    "When the stack is created, paste its `RoleArn` output with the button below, "
+    "or type `/snooze connect <role-arn>`."
+)
+CONNECT_BUTTON = "Paste role ARN"
+CONNECT_MODAL_TITLE = "Connect AWS account"
+CONNECT_MODAL_LABEL = "Role ARN (the stack's RoleArn output)"
+CONNECT_MODAL_SUBMIT = "Connect"
+
+
+def connect_first_deploy() -> str:
+    return (
+        "This channel had no External ID yet, so the role cannot trust it. Deploy the "
+        "stack with the External ID above first, then paste the role ARN again."
+    )
+
+
+def connect_checking(role_arn: str) -> str:
+    return f"Checking `{role_arn}`: assuming the role and listing its databases..."
+
+
+def connected(role_arn: str, aws_account_id: str, user_id: str) -> str:
+    return (
+        f"<@{user_id}> connected AWS account {aws_account_id} to this channel "
+        f"through `{role_arn}`."
+    )
+
+
+def role_taken() -> str:
+    return (
+        "That role is already connected to another Slack channel or workspace. "
+        "Disconnect it there first, or deploy a separate stack for this channel."
+    )
+
+
+def nothing_found(regions: int) -> str:
+    return f"No RDS databases were found in the {regions} regions scanned."
+
+
+# --- Disconnecting ---------------------------------------------------------------
+
+NO_ACCOUNTS = "No AWS account is connected to this channel yet. Type `/snooze connect` to start."
+
+
+def disconnect_which(choices: Sequence[str]) -> str:
+    return (
+        "Several AWS accounts are connected to this channel. Name one: "
+        + ", ".join(f"`/snooze disconnect {c}`" for c in choices)
+        + "."
+    )
+
+
+def disconnect_unknown(word: str, choices: Sequence[str]) -> str:
+    shown = word if len(word) <= 40 else word[:37] + "..."
+    return f"No AWS account `{shown}` is connected here. Connected: {_quote_list(choices)}."
+
+
+def disconnected(aws_account_id: str, role_arn: str, user_id: str) -> str:
+    return (
+        f"<@{user_id}> disconnected AWS account {aws_account_id}. SnoozeDB will no longer "
+        f"use `{role_arn}`; to end its access for good, delete the SnoozeDB stack in "
+        "that account."
+    )
+
+
+PENDING_DISCONNECTED = "The pending connection and its External ID are forgotten."
+
+
+# --- Instances and outcomes ------------------------------------------------------
+
+
+def _where(ref: InstanceRef) -> str:
+    return f"`{ref.identifier}` ({ref.region})"
+
+
+def not_stoppable(reason: Reason, detail: str) -> str:
+    """The short reason shown in `/snooze status` next to an instance."""
+    match reason:
+        case Reason.AURORA_MEMBER:
+            return f"not stoppable: member of Aurora cluster `{detail}`"
+        case Reason.READ_REPLICA:
+            return f"not stoppable: read replica of `{detail}`"
+        case Reason.HAS_READ_REPLICAS:
+            return f"not stoppable: has read replicas ({detail})"
+        case _:
+            return f"not stoppable: {reason.value}"
+
+
+STOPPABLE = "stoppable"
+EXCLUDED_NOTE = "excluded by tag `snoozedb:exclude=true` (skipped by schedules)"
+
+
+def instance_line(instance: Instance, verdict: str) -> str:
+    return (
+        f"• `{instance.identifier}` {instance.ref.region} · {instance.engine} · "
+        f"{instance.instance_class} · *{instance.status}* · {verdict}"
+    )
+
+
+def account_heading(account: Account, count: int) -> str:
+    noun = "database" if count == 1 else "databases"
+    return f"*AWS account {account.aws_account_id}* · {count} {noun} · `{account.role_arn}`"
+
+
+def account_needs_attention(account: Account) -> str:
+    return (
+        f"*AWS account {account.aws_account_id}* needs attention: its role could not be "
+        f"assumed ({account.attention or 'AccessDenied'})."
+    )
+
+
+def status_truncated(hidden: int) -> str:
+    return f"...and {hidden} more. Type `/snooze status <db>` for one database."
+
+
+def outcome_sentence(outcome: Outcome) -> str:
+    """One line per instance for the channel, saying how the action ended and why."""
+    where = _where(outcome.ref)
+    state = outcome.detail
+    match outcome.kind:
+        case OutcomeKind.STOPPED:
+            return f"{where}: stopping now."
+        case OutcomeKind.STARTED:
+            return f"{where}: starting now."
+        case OutcomeKind.ALREADY_STOPPED:
+            return f"{where}: already {state or 'stopped'}, nothing to do."
+        case OutcomeKind.ALREADY_RUNNING:
+            return f"{where}: already {'starting' if state else 'running'}, nothing to do."
+        case OutcomeKind.NEEDS_CONFIRMATION:
+            return (
+                f"{where} is tagged `snoozedb:exclude=true`, so SnoozeDB leaves it alone "
+                f"unless you confirm. Press the button to {outcome.action.value} it anyway."
+            )
+        case OutcomeKind.SKIPPED:
+            return f"{where}: skipped, it is tagged `snoozedb:exclude=true`."
+        case OutcomeKind.REFUSED | OutcomeKind.FAILED:
+            return f"{where}: {_why_not(outcome)}"
+
+
+_PAST = {Action.STOP: "stopped", Action.START: "started"}
+
+
+def _why_not(outcome: Outcome) -> str:
+    detail = outcome.detail
+    verb = outcome.action.value
+    match outcome.reason:
+        case Reason.AURORA_MEMBER:
+            return (
+                f"not stopped. It belongs to Aurora cluster `{detail}`, and Aurora stops "
+                "a whole cluster at once, never one instance. The SnoozeDB role may only "
+                "stop single instances; stop the cluster from the RDS console instead, or "
+                "tag its instances `snoozedb:exclude=true` so schedules skip them."
+            )
+        case Reason.READ_REPLICA:
+            return (
+                f"not stopped. It is a read replica of `{detail}`, and RDS cannot stop read "
+                "replicas. Delete the replica when it is not needed, then snooze the source."
+            )
+        case Reason.HAS_READ_REPLICAS:
+            return (
+                f"not stopped. It has read replicas ({detail}), and RDS cannot stop an "
+                "instance that has them. Delete the replicas first."
+            )
+        case Reason.BUSY:
+            wanted = "available" if outcome.action is Action.STOP else "stopped"
+            return (
+                f"not {_PAST[outcome.action]} while it is {detail}: RDS only {verb}s an "
+                f"instance that is {wanted}. Try again when it is {wanted}."
+            )
+        case Reason.NOT_FOUND:
+            return "it no longer exists in this account."
+        case Reason.AWS_REFUSED:
+            return (
+                f"AWS refused to {verb} it ({detail}). Check the instance in the RDS "
+                "console, then try again."
+            )
+        case Reason.AWS_UNREACHABLE:
+            return "AWS did not answer, even after retrying. Nothing was changed; try again."
+        case _:
+            return f"not {_PAST[outcome.action]} ({detail or 'no reason given'})."
+
+
+def action_heading(user_id: str, action: Action, target: str) -> str:
+    return f"<@{user_id}> asked to {action.value} `{target}`:"
+
+
+def nothing_matched(selector: str) -> str:
+    return f"No database in this channel's accounts carries the tag `{selector[4:]}`."
+
+
+def confirm_button(action: Action) -> str:
+    return f"{action.value.capitalize()} anyway"
+
+
+def confirm_expired() -> str:
+    return "This button was already used. Type the command again if needed."
+
+
+STATUS_WORKING = "Looking at this channel's AWS accounts..."
+
+
+def working(action: Action, target: str) -> str:
+    verb = "Stopping" if action is Action.STOP else "Starting"
+    return f"{verb} `{target}`... the result will be posted in this channel."

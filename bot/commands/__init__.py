@@ -1,0 +1,127 @@
+"""The `/snooze` subcommands: one module each, and the one table that dispatches them.
+
+A handler parses its words, checks who may, and returns a `Reply` at once: what the
+user sees within Slack's three seconds, and optionally `later`, the slow part (AWS
+calls) that the Slack layer runs outside bolt's listener pool and posts when done.
+Handlers know nothing of bolt or HTTP, so they are tested as plain functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import messages
+from bot.operations import Operations
+from bot.storage import Storage
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who typed the command, and where."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    trigger_id: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something the bot says: for the asker only, or in the channel for everyone."""
+
+    text: str
+    blocks: Sequence[Block] = ()
+    in_channel: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The immediate answer, and the slow work whose messages follow."""
+
+    now: Message
+    later: Callable[[], Sequence[Message]] | None = None
+
+
+@dataclass
+class Context:
+    """What handlers need: the tables, the AWS operations, and a few settings."""
+
+    storage: Storage
+    operations: Operations
+    own_account_id: str
+    template_url: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Context, Request, list[str]], Reply]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of the dispatch table."""
+
+    name: str
+    handler: Handler
+    usage: str
+    summary: str
+    changes_state: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+def _table() -> dict[str, Subcommand]:
+    from bot.commands import connect, disconnect, help, start, status, stop
+
+    rows = [
+        Subcommand("connect", connect.handle, messages.USAGE_CONNECT, messages.SUMMARY_CONNECT,
+                   changes_state=True),
+        Subcommand("disconnect", disconnect.handle, messages.USAGE_DISCONNECT,
+                   messages.SUMMARY_DISCONNECT, changes_state=True),
+        Subcommand("status", status.handle, messages.USAGE_STATUS, messages.SUMMARY_STATUS,
+                   aliases=("list",)),
+        Subcommand("stop", stop.handle, messages.USAGE_STOP, messages.SUMMARY_STOP,
+                   changes_state=True),
+        Subcommand("start", start.handle, messages.USAGE_START, messages.SUMMARY_START,
+                   changes_state=True),
+        Subcommand("help", help.handle, messages.USAGE_HELP, messages.SUMMARY_HELP),
+    ]
+    table: dict[str, Subcommand] = {}
+    for row in rows:
+        table[row.name] = row
+        for alias in row.aliases:
+            table[alias] = row
+    return table
+
+
+SUBCOMMANDS: dict[str, Subcommand] = _table()
+
+
+def subcommands() -> list[Subcommand]:
+    """Each subcommand once, in the order `/snooze help` lists them."""
+    seen: list[Subcommand] = []
+    for row in SUBCOMMANDS.values():
+        if row not in seen:
+            seen.append(row)
+    return seen
+
+
+def find(text: str) -> tuple[Subcommand | None, list[str]]:
+    """Split the text after `/snooze` into its subcommand and the remaining words."""
+    words = text.split()
+    if not words:
+        return SUBCOMMANDS["help"], []
+    return SUBCOMMANDS.get(words[0].lower()), words[1:]
+
+
+def dispatch(context: Context, request: Request, text: str) -> Reply:
+    """Answer `/snooze <text>`; unknown words get one sentence and a suggestion."""
+    row, words = find(text)
+    if row is None:
+        from bot.rules import suggest
+
+        name = text.split()[0]
+        return Reply(Message(messages.unknown_subcommand(name, suggest(name.lower(), SUBCOMMANDS))))
+    return row.handler(context, request, words)

@@ -1,0 +1,34 @@
+"""`/snooze disconnect [aws-account-id]`: forget a connection made in this channel."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.commands import Context, Message, Reply, Request
+
+
+def handle(context: Context, request: Request, words: list[str]) -> Reply:
+    """Forget one connected account (or the pending one) and say how to end access."""
+    accounts = context.storage.accounts(request.team_id, request.channel_id)
+    pending = context.storage.pending(request.team_id, request.channel_id)
+    if len(words) > 1:
+        return Reply(Message(messages.usage_error("Name one account.", messages.USAGE_DISCONNECT)))
+    if not accounts:
+        if pending is None:
+            return Reply(Message(messages.NO_ACCOUNTS))
+        context.storage.remove_account(pending.id)
+        return Reply(Message(messages.PENDING_DISCONNECTED))
+
+    choices = [a.aws_account_id for a in accounts]
+    if not words and len(accounts) > 1:
+        return Reply(Message(messages.disconnect_which(choices)))
+    if words:
+        chosen = [a for a in accounts if words[0] in (a.aws_account_id, a.role_arn)]
+        if not chosen:
+            return Reply(Message(messages.disconnect_unknown(words[0], choices)))
+        account = chosen[0]
+    else:
+        account = accounts[0]
+
+    context.storage.remove_account(account.id)
+    text = messages.disconnected(account.aws_account_id, account.role_arn, request.user_id)
+    return Reply(Message(text, in_channel=True))

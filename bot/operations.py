@@ -1,0 +1,185 @@
+"""Scan, stop and start across a channel's accounts, one role assumption each.
+
+An operation opens one short-lived session per account (one AssumeRole), reads each
+region once, lets the pure rules decide, acts, and returns outcomes as values. The
+temporary credentials live only inside the `AccountSession` objects of one call and
+are dropped when it returns: caching them would keep access alive after a customer
+deletes the stack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot import rules
+from bot.aws_bridge import AccountSession, AwsBridge, ScanResult
+from bot.domain import Account, Action, Instance, Outcome
+from bot.errors import AwsUnreachable, RoleNotAssumable, SnoozeError
+from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccountProblem:
+    """An account SnoozeDB could not reach during an operation, with the sentence why."""
+
+    account: Account
+    sentence: str
+    newly_broken: bool
+
+
+@dataclass
+class Survey:
+    """What an operation found: instances per account, and the accounts it could not read."""
+
+    sessions: dict[int, AccountSession] = field(default_factory=dict)
+    instances: list[Instance] = field(default_factory=list)
+    problems: list[AccountProblem] = field(default_factory=list)
+
+    def instances_of(self, account: Account) -> list[Instance]:
+        """The instances found in one account."""
+        return [i for i in self.instances if i.ref.aws_account_id == account.aws_account_id]
+
+
+@dataclass(frozen=True)
+class ActionReport:
+    """Everything one stop or start produced: an outcome per instance, and problems."""
+
+    action: Action
+    target: str
+    outcomes: tuple[Outcome, ...]
+    problems: tuple[AccountProblem, ...]
+
+
+class Operations:
+    """The steps behind `/snooze status`, `stop` and `start`, and scheduled runs."""
+
+    def __init__(self, storage: Storage, bridge: AwsBridge) -> None:
+        self.storage = storage
+        self.bridge = bridge
+
+    def survey(
+        self, accounts: Sequence[Account], purpose: str, *, all_regions: bool = False
+    ) -> Survey:
+        """Assume each account's role once and list its instances.
+
+        Args:
+            accounts: the accounts to read.
+            purpose: a word for the RoleSessionName (status, stop, start, schedule).
+            all_regions: read every configured region, not only those remembered as
+                holding instances; the regions found are remembered again.
+
+        Returns:
+            The survey, with a problem for each account that could not be read.
+        """
+        survey = Survey()
+        for account in accounts:
+            try:
+                session = self.bridge.open(
+                    account.role_arn, account.external_id, purpose, account.team_id
+                )
+                regions = self.bridge.regions if all_regions else self._regions(account)
+                found = session.scan(regions)
+            except (RoleNotAssumable, AwsUnreachable) as error:
+                survey.problems.append(self._problem(account, error))
+                continue
+
+            if account.attention:
+                self.storage.mark_healthy(account.id)
+            if all_regions or not account.regions:
+                self.storage.note_regions(account.id, sorted(found.regions_with_instances))
+            survey.sessions[account.id] = session
+            survey.instances.extend(found.instances)
+        return survey
+
+    def verify(self, account: Account, role_arn: str) -> ScanResult:
+        """Assume a newly pasted role with the account's External ID and list everything.
+
+        Raises:
+            RoleNotAssumable: the trust policy refused (stack missing, other External ID,
+                other trusted account).
+            AwsUnreachable: AWS did not answer.
+        """
+        session = self.bridge.open(role_arn, account.external_id, "connect", account.team_id)
+        return session.scan(self.bridge.regions)
+
+    def _regions(self, account: Account) -> tuple[str, ...]:
+        return account.regions or self.bridge.regions
+
+    def _problem(self, account: Account, error: SnoozeError) -> AccountProblem:
+        newly_broken = False
+        if isinstance(error, RoleNotAssumable):
+            newly_broken = self.storage.mark_needs_attention(account.id, error.aws_code)
+            logger.warning(
+                "role not assumable team=%s account=%s role=%s code=%s",
+                account.team_id,
+                account.aws_account_id,
+                account.role_arn,
+                error.aws_code,
+            )
+        else:
+            logger.warning("AWS unreachable for account=%s", account.aws_account_id)
+        return AccountProblem(account, str(error), newly_broken)
+
+    def act(
+        self,
+        accounts: Sequence[Account],
+        target: str,
+        action: Action,
+        *,
+        actor: str,
+        manual: bool,
+        confirmed: bool = False,
+    ) -> ActionReport:
+        """Stop or start every instance `target` names in the given accounts.
+
+        Args:
+            accounts: the channel's accounts.
+            target: identifier, `account/region/identifier`, or `tag:KEY=VALUE`.
+            action: stop or start.
+            actor: who asked (`user:U123`) or which schedule, for the audit log.
+            manual: a person named the instance (excluded ones then need confirming).
+            confirmed: the person confirmed acting on an excluded instance.
+
+        Returns:
+            One outcome per matching instance, and the accounts that could not be read.
+
+        Raises:
+            InstanceNotFound: no instance matches and every account could be read.
+            InstanceAmbiguous: the name exists in several accounts or regions.
+        """
+        survey = self.survey(accounts, action.value)
+        try:
+            targets = rules.resolve(target, survey.instances)
+        except SnoozeError:
+            if survey.problems or not self._has_unscanned_regions(accounts):
+                raise
+            survey = self.survey(accounts, action.value, all_regions=True)
+            targets = rules.resolve(target, survey.instances)
+
+        outcomes = [self._act_on(survey, instance, action, manual, confirmed) for instance in targets]
+        if accounts:
+            self.storage.record_outcomes(accounts[0].team_id, accounts[0].channel_id, actor, outcomes)
+        for outcome in outcomes:
+            logger.info(
+                "%s %s by %s: %s", action.value, outcome.ref.qualified, actor, outcome.kind.value
+            )
+        return ActionReport(action, target, tuple(outcomes), tuple(survey.problems))
+
+    def _has_unscanned_regions(self, accounts: Sequence[Account]) -> bool:
+        return any(set(self.bridge.regions) - set(self._regions(a)) for a in accounts)
+
+    def _act_on(
+        self, survey: Survey, instance: Instance, action: Action, manual: bool, confirmed: bool
+    ) -> Outcome:
+        decided = rules.plan(instance, action, manual=manual, confirmed=confirmed)
+        if decided is not None:
+            return decided
+        session = next(
+            s for s in survey.sessions.values() if s.aws_account_id == instance.ref.aws_account_id
+        )
+        return session.act(instance, action)
+
