@@ -413,3 +413,20 @@ STATUS_WORKING = "Looking at this channel's AWS accounts..."
 def working(action: Action, target: str) -> str:
     verb = "Stopping" if action is Action.STOP else "Starting"
     return f"{verb} `{target}`... the result will be posted in this channel."
+
+
+INTERNAL_ERROR = (
+    "Something went wrong inside SnoozeDB and nothing more was done. "
+    "Try again; if it keeps happening, ask your SnoozeDB operator to check its log."
+)
+CONNECT_EXPIRED = "This form is out of date. Type `/snooze connect` again."
+
+
+# --- Serving ---------------------------------------------------------------------
+
+
+def serving(url: str) -> str:
+    return f"SnoozeDB is listening for Slack at {url}"
+
+
+BODY_TOO_LARGE = "Request body too large."

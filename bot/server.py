@@ -1,0 +1,130 @@
+"""Wiring: settings -> storage, AWS bridge, operations -> bolt app -> a real server.
+
+`snoozedb serve` runs gunicorn (threaded worker) through bolt's WSGI adapter, not
+bolt's development server; `snoozedb socket` uses Socket Mode for development.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import messages
+from bot.aws_bridge import AwsBridge
+from bot.commands import Context
+from bot.config import Settings, load_settings
+from bot.operations import Operations
+from bot.slack_app import Responder, build_app, web_client
+from bot.storage import Storage
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass
+class Runtime:
+    """Everything one SnoozeDB process holds while it runs."""
+
+    settings: Settings
+    storage: Storage
+    context: Context
+    app: App
+    responder: Responder
+
+    def close(self) -> None:
+        """Finish in-flight work, then release the database."""
+        self.responder.shutdown()
+        self.storage.close()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Create storage, the AWS bridge and the bolt app from checked settings."""
+    storage = Storage(settings.database_url)
+    storage.create_tables()
+    bridge = AwsBridge(regions=settings.snoozedb_regions, own_account_id=settings.snoozedb_aws_account_id)
+    context = Context(
+        storage=storage,
+        operations=Operations(storage, bridge),
+        own_account_id=bridge.own_account_id(),
+        template_url=settings.snoozedb_template_url,
+    )
+    responder = Responder()
+    app = build_app(
+        context,
+        signing_secret=settings.slack_signing_secret,
+        client=web_client(settings.slack_bot_token, settings.slack_api_url),
+        responder=responder,
+    )
+    return Runtime(settings, storage, context, app, responder)
+
+
+def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+    """The WSGI application: Slack requests, a health check, and a body size limit."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = MAX_BODY_BYTES + 1
+        if length > MAX_BODY_BYTES:
+            start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
+            return [messages.BODY_TOO_LARGE.encode()]
+        return slack(environ, start_response)
+
+    return application
+
+
+def _serve_gunicorn(settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", 16)
+            self.cfg.set("graceful_timeout", 60)
+            self.cfg.set("accesslog", None)
+
+        def load(self) -> Any:
+            # Built inside the worker, after the fork, so its threads belong to it.
+            runtime = build_runtime(settings)
+            return wsgi_app(runtime.app)
+
+    logger.info("serving on port %s", settings.port)
+    Server().run()
+    return 0
+
+
+def _serve_socket(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    runtime = build_runtime(settings)
+    signal.signal(signal.SIGTERM, lambda *_: runtime.close())
+    SocketModeHandler(runtime.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    return 0
+
+
+def run(command: str) -> int:
+    """Run `snoozedb serve` or `snoozedb socket`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    if command == "socket":
+        return _serve_socket(settings)
+    return _serve_gunicorn(settings)

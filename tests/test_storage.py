@@ -1,0 +1,102 @@
+"""The storage contract, run on SQLite and (when available) on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from bot.domain import AccountStatus, Action, InstanceRef, Outcome, OutcomeKind
+from bot.storage import Storage
+from tests.databases import BACKENDS, database_url, postgres_url  # noqa: F401
+
+ROLE = "arn:aws:iam::111122223333:role/SnoozeDBAccess"
+
+
+@pytest.fixture(params=BACKENDS)
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    store = Storage(database_url(request.param, tmp_path, request))
+    store.create_tables()
+    yield store
+    store.close()
+
+
+def test_connect_issues_a_random_external_id_once_per_channel(storage: Storage):
+    first, created = storage.pending_account("T1", "C1", "U1")
+    again, created_again = storage.pending_account("T1", "C1", "U2")
+    other, _ = storage.pending_account("T1", "C2", "U1")
+
+    assert created and not created_again
+    assert again.external_id == first.external_id
+    assert other.external_id != first.external_id
+    assert uuid.UUID(first.external_id).version == 4
+
+
+def test_activated_account_is_listed_for_its_channel_only(storage: Storage):
+    pending, _ = storage.pending_account("T1", "C1", "U1")
+
+    storage.activate(pending.id, ROLE, "111122223333", ["eu-west-1"])
+
+    [account] = storage.accounts("T1", "C1")
+    assert account.status is AccountStatus.ACTIVE
+    assert account.regions == ("eu-west-1",)
+    assert storage.accounts("T1", "C2") == []
+    assert storage.accounts("T2", "C1") == []
+
+
+def test_a_role_arn_can_be_connected_only_once(storage: Storage):
+    first, _ = storage.pending_account("T1", "C1", "U1")
+    second, _ = storage.pending_account("T2", "C9", "U9")
+    storage.activate(first.id, ROLE, "111122223333", [])
+
+    assert storage.role_arn_taken(ROLE, second.id)
+    assert storage.activate(second.id, ROLE, "111122223333", []) is None
+    assert storage.accounts("T2") == []
+
+
+def test_needs_attention_is_reported_once_then_cleared(storage: Storage):
+    """R5: a broken role is announced once, not on every run."""
+    pending, _ = storage.pending_account("T1", "C1", "U1")
+    storage.activate(pending.id, ROLE, "111122223333", [])
+
+    first = storage.mark_needs_attention(pending.id, "AccessDenied")
+    second = storage.mark_needs_attention(pending.id, "AccessDenied")
+    flagged = storage.accounts("T1", "C1")[0]
+    storage.mark_healthy(pending.id)
+
+    assert (first, second) == (True, False)
+    assert flagged.status is AccountStatus.NEEDS_ATTENTION
+    assert storage.accounts("T1", "C1")[0].status is AccountStatus.ACTIVE
+
+
+def test_a_request_key_is_claimed_once_even_when_raced(storage: Storage):
+    """R14: a replayed request acts once, even when both copies arrive together."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: storage.claim_request("T1:trigger-1"), range(8)))
+
+    assert results.count(True) == 1
+
+
+def test_history_lists_newest_first_and_filters_by_instance(storage: Storage):
+    ref = InstanceRef("111122223333", "eu-west-1", "staging-db")
+    other = InstanceRef("111122223333", "eu-west-1", "billing-db")
+    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(ref, Action.STOP, OutcomeKind.STOPPED)])
+    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(ref, Action.START, OutcomeKind.STARTED)])
+    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(other, Action.STOP, OutcomeKind.STOPPED)])
+
+    entries = storage.history("T1", "C1", "staging-db")
+
+    assert [e.action for e in entries] == [Action.START, Action.STOP]
+    assert storage.history("T2", "C1") == []
+
+
+def test_disconnect_forgets_the_account(storage: Storage):
+    pending, _ = storage.pending_account("T1", "C1", "U1")
+    storage.activate(pending.id, ROLE, "111122223333", [])
+
+    storage.remove_account(pending.id)
+
+    assert storage.accounts("T1") == []
