@@ -1,0 +1,207 @@
+"""One-off times: `for 3h` and `until tomorrow 9am`, read against a fixed `now`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import TimeNotUnderstood
+from bot.snooze_time import resolve_until, warm_up
+
+LONDON = ZoneInfo("Europe/London")
+NEW_YORK = ZoneInfo("America/New_York")
+
+# Saturday 2025-03-29, 12:00 in London (GMT); the clocks go forward the next night.
+SATURDAY_NOON = datetime(2025, 3, 29, 12, 0, tzinfo=UTC)
+
+
+def in_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("text", "later"),
+    [
+        ("for 3h", timedelta(hours=3)),
+        ("for 90 minutes", timedelta(minutes=90)),
+        ("for 2 hours", timedelta(hours=2)),
+        ("for 1h30m", timedelta(hours=1, minutes=30)),
+        ("for 1 hour and 30 minutes", timedelta(hours=1, minutes=30)),
+        ("for 45 min", timedelta(minutes=45)),
+        ("for 2 days", timedelta(days=2)),
+        ("for 1 week", timedelta(weeks=1)),
+        ("FOR 3H", timedelta(hours=3)),
+        ("for\t3h", timedelta(hours=3)),
+    ],
+)
+def test_a_duration_counts_from_now(text: str, later: timedelta) -> None:
+    until = resolve_until(text, SATURDAY_NOON, LONDON)
+
+    assert until == SATURDAY_NOON + later
+
+
+def test_a_duration_is_elapsed_time_across_the_spring_change() -> None:
+    """00:30 GMT plus three hours is 03:30 UTC, which London's clocks show as 04:30 BST."""
+    now = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)
+
+    until = resolve_until("for 3h", now, LONDON)
+
+    assert in_utc(until) == "2025-03-30T03:30:00+00:00"
+    assert until.isoformat() == "2025-03-30T04:30:00+01:00"
+
+
+def test_two_days_across_the_change_is_48_hours_not_the_same_clock_time() -> None:
+    until = resolve_until("for 2 days", SATURDAY_NOON, LONDON)
+
+    assert until.isoformat() == "2025-03-31T13:00:00+01:00"
+
+
+def test_the_result_is_aware_and_in_the_users_zone() -> None:
+    until = resolve_until("for 3h", SATURDAY_NOON, NEW_YORK)
+
+    assert until.tzinfo == NEW_YORK
+    assert until.isoformat() == "2025-03-29T11:00:00-04:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("until tomorrow 9am", "2025-03-30T09:00:00+01:00"),
+        ("until monday 08:00", "2025-03-31T08:00:00+01:00"),
+        ("until 18:00", "2025-03-29T18:00:00+00:00"),
+        ("until 9am", "2025-03-30T09:00:00+01:00"),
+        ("until tomorrow at noon", "2025-03-30T12:00:00+01:00"),
+        ("until midnight", "2025-03-30T00:00:00+00:00"),
+        ("until 2025-04-02 10:00", "2025-04-02T10:00:00+01:00"),
+    ],
+)
+def test_until_reads_the_users_wall_clock(text: str, local: str) -> None:
+    until = resolve_until(text, SATURDAY_NOON, LONDON)
+
+    assert until.isoformat() == local
+
+
+def test_until_tomorrow_9am_the_day_before_the_spring_change_is_9_bst() -> None:
+    """The clocks go forward overnight: 09:00 BST is 08:00 UTC, not an hour off."""
+    until = resolve_until("until tomorrow 9am", SATURDAY_NOON, LONDON)
+
+    assert in_utc(until) == "2025-03-30T08:00:00+00:00"
+
+
+def test_until_tomorrow_9am_the_day_before_the_autumn_change_in_new_york() -> None:
+    """New York falls back on 2025-11-02: 09:00 EST is 14:00 UTC."""
+    now = datetime(2025, 11, 1, 16, 0, tzinfo=UTC)
+
+    until = resolve_until("until tomorrow 9am", now, NEW_YORK)
+
+    assert until.isoformat() == "2025-11-02T09:00:00-05:00"
+    assert in_utc(until) == "2025-11-02T14:00:00+00:00"
+
+
+def test_a_time_skipped_by_the_clocks_lands_just_after_the_gap() -> None:
+    """London has no 01:30 on 2025-03-30; the stop lasts until 02:00 BST."""
+    until = resolve_until("until tomorrow 01:30", SATURDAY_NOON, LONDON)
+
+    assert until.isoformat() == "2025-03-30T02:00:00+01:00"
+
+
+def test_a_time_that_happens_twice_means_the_first() -> None:
+    now = datetime(2025, 10, 25, 12, 0, tzinfo=UTC)
+
+    until = resolve_until("until tomorrow 01:30", now, LONDON)
+
+    assert until.isoformat() == "2025-10-26T01:30:00+01:00"
+
+
+def test_until_a_time_already_past_today_means_tomorrow() -> None:
+    now = datetime(2025, 6, 2, 19, 0, tzinfo=UTC)  # 20:00 in London
+
+    until = resolve_until("until 18:00", now, LONDON)
+
+    assert until.isoformat() == "2025-06-03T18:00:00+01:00"
+
+
+def test_a_named_zone_in_the_text_is_respected() -> None:
+    until = resolve_until("until 18:00 UTC", SATURDAY_NOON, NEW_YORK)
+
+    assert in_utc(until) == "2025-03-29T18:00:00+00:00"
+
+
+def test_a_longer_limit_allows_a_longer_stop() -> None:
+    until = resolve_until(
+        "for 40 days", SATURDAY_NOON, LONDON, limit=timedelta(days=60)
+    )
+
+    assert until - SATURDAY_NOON == timedelta(days=40)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "start with `for`"),
+        ("3h", "start with `for`"),
+        ("in 3 hours", "start with `for`"),
+        ("for", "write a duration"),
+        ("for 3", "write a duration"),
+        ("for three hours", "write a duration"),
+        ("for 3 parsecs", "write a duration"),
+        ("for 3h3h", "write a duration"),
+        ("for 1.5h", "write a duration"),
+        ("for 0h", "which is not in the future"),
+        ("for 31 days", "more than 30 days away"),
+        ("for 999999 weeks", "more than 30 days away"),
+        ("until 9", "a bare number is ambiguous"),
+        ("until friday", "say what time"),
+        ("until tomorrow", "say what time"),
+        ("until in 2 hours", "say what time"),
+        ("until 12/05 10:00", "day and month order is ambiguous"),
+        (
+            "until today 11:00",
+            "Sat 29 Mar 11:00 Europe/London, which is not in the future",
+        ),
+        ("until next year 9am", "more than 30 days away"),
+        ("until blah 9am", "I do not recognise that date and time"),
+        ("until " + "x" * 200, "too long"),
+    ],
+)
+def test_refusal_says_what_was_wrong(text: str, problem: str) -> None:
+    with pytest.raises(TimeNotUnderstood) as refused:
+        resolve_until(text, SATURDAY_NOON, LONDON)
+
+    assert problem in str(refused.value)
+    assert "Try `for 3h`" in str(refused.value)
+
+
+def test_a_shorter_limit_is_named_in_the_refusal() -> None:
+    with pytest.raises(TimeNotUnderstood) as refused:
+        resolve_until("for 13h", SATURDAY_NOON, LONDON, limit=timedelta(hours=12))
+
+    assert "more than 12 hours away" in str(refused.value)
+
+
+def test_a_naive_now_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        resolve_until("for 3h", datetime(2025, 3, 29, 12), LONDON)
+
+
+def test_warm_up_parses_once_without_error() -> None:
+    warm_up()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    verb=st.sampled_from(["for ", "until ", "until tomorrow ", "until 9am ", ""]),
+    tail=st.text(max_size=40),
+)
+def test_any_text_is_a_time_or_a_refusal(verb: str, tail: str) -> None:
+    """Whatever follows the database name, the answer is a future time or a refusal."""
+    try:
+        until = resolve_until(verb + tail, SATURDAY_NOON, LONDON)
+    except TimeNotUnderstood:
+        return
+
+    assert SATURDAY_NOON < until <= SATURDAY_NOON + timedelta(days=30)
