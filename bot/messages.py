@@ -105,7 +105,7 @@ def time_not_understood(text: str, problem: str) -> str:
 SCHEDULE_EMPTY = "the schedule is empty"
 SCHEDULE_TOO_LONG = "a schedule is at most 500 characters"
 SCHEDULE_EMPTY_RULE = "there is nothing between two `;`"
-SCHEDULE_NO_RULE = "days and times come first, then `tz <zone>`"
+SCHEDULE_NO_RULE = "days and times come first, then `tz ZONE`"
 SCHEDULE_DAYS_FIRST = "start with the days, as in `daily 08:00-20:00`"
 SCHEDULE_NOT_A_DAY = "use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or daily"
 SCHEDULE_SAME_DAYS = "a day range needs two different days, as in `mon-fri`"
@@ -123,7 +123,7 @@ SCHEDULE_EXTRA_WORDS = "these words are not part of a schedule"
 SCHEDULE_OPTIONS_AT_END = "`tz` and `enforce` go once, at the very end"
 SCHEDULE_NEEDS_ZONE = "name a time zone after `tz`, as in `tz Europe/London`"
 SCHEDULE_UNKNOWN_ZONE = "not a time zone I know; use an IANA name such as Europe/London"
-SCHEDULE_NO_ZONE = "no time zone given; add `tz <zone>` at the end, as in `tz Europe/London`"
+SCHEDULE_NO_ZONE = "no time zone given; add `tz ZONE` at the end, as in `tz Europe/London`"
 SCHEDULE_MIXED = (
     "a schedule cannot mix windows with one-sided start or stop rules; "
     "write windows only, as in `mon-thu 08:00-20:00; fri 08:00-15:00`"
@@ -149,15 +149,15 @@ def time_too_far(limit: str) -> str:
 
 # --- Help and dispatch -----------------------------------------------------------
 
-USAGE_CONNECT = "/snooze connect [role-arn]"
+USAGE_CONNECT = "/snooze connect [ROLE_ARN]"
 SUMMARY_CONNECT = "connect an AWS account: get the role template, then paste the role ARN"
-USAGE_DISCONNECT = "/snooze disconnect [aws-account-id]"
+USAGE_DISCONNECT = "/snooze disconnect [AWS_ACCOUNT_ID]"
 SUMMARY_DISCONNECT = "forget an AWS account connected in this channel"
-USAGE_STATUS = "/snooze status [db]"
+USAGE_STATUS = "/snooze status [DB]"
 SUMMARY_STATUS = "list the channel's databases, their state and whether they can be stopped"
-USAGE_STOP = "/snooze stop <db | account/region/db | tag:KEY=VALUE>"
+USAGE_STOP = "/snooze stop DB | ACCOUNT/REGION/DB | tag:KEY=VALUE"
 SUMMARY_STOP = "stop a database now"
-USAGE_START = "/snooze start <db | account/region/db | tag:KEY=VALUE>"
+USAGE_START = "/snooze start DB | ACCOUNT/REGION/DB | tag:KEY=VALUE"
 SUMMARY_START = "start a database now"
 USAGE_HELP = "/snooze help"
 SUMMARY_HELP = "show this list"
@@ -211,7 +211,7 @@ def connect_template(template: str) -> str:
 
 CONNECT_THEN = (
     "When the stack is created, paste its `RoleArn` output with the button below, "
-    "or type `/snooze connect <role-arn>`."
+    "or type `/snooze connect ROLE_ARN`."
 )
 CONNECT_BUTTON = "Paste role ARN"
 CONNECT_MODAL_TITLE = "Connect AWS account"
@@ -321,7 +321,7 @@ def account_needs_attention(account: Account) -> str:
 
 
 def status_truncated(hidden: int) -> str:
-    return f"...and {hidden} more. Type `/snooze status <db>` for one database."
+    return f"...and {hidden} more. Type `/snooze status DB` for one database."
 
 
 def outcome_sentence(outcome: Outcome) -> str:

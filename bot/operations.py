@@ -155,7 +155,11 @@ class Operations:
         try:
             targets = rules.resolve(target, survey.instances)
         except SnoozeError:
-            if survey.problems or not self._has_unscanned_regions(accounts):
+            if survey.problems:
+                # The instance may live in the account that could not be read: say
+                # that, not "no such database".
+                return ActionReport(action, target, (), tuple(survey.problems))
+            if not self._has_unscanned_regions(accounts):
                 raise
             survey = self.survey(accounts, action.value, all_regions=True)
             targets = rules.resolve(target, survey.instances)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,11 +46,34 @@ class Responder:
 
     def __init__(self, workers: int = 16) -> None:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snoozedb-work")
+        self._outstanding = 0
+        self._idle = threading.Condition()
+
+    def begin(self) -> None:
+        """Count a reply whose slow part is about to be handed over.
+
+        Called before `ack()`: the HTTP response leaves as soon as ack runs, so
+        anyone waiting for quiet must already see this reply as outstanding.
+        """
+        with self._idle:
+            self._outstanding += 1
 
     def later(self, reply: Reply, response_url: str) -> None:
-        """Run `reply.later`, if any, and post what it says to `response_url`."""
-        if reply.later is not None:
-            self.executor.submit(self._run, reply.later, response_url)
+        """Run `reply.later`, if any, and post what it says; follows `begin()`."""
+        if reply.later is None:
+            self._finish()
+            return
+        self.executor.submit(self._run, reply.later, response_url)
+
+    def _finish(self) -> None:
+        with self._idle:
+            self._outstanding -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every reply's slow part has posted; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
 
     def _run(self, work: Callable[[], Sequence[Message]], response_url: str) -> None:
         try:
@@ -57,8 +81,11 @@ class Responder:
         except Exception:
             logger.exception("background work failed")
             said = [Message(messages.INTERNAL_ERROR)]
-        for message in said:
-            post(response_url, message)
+        try:
+            for message in said:
+                post(response_url, message)
+        finally:
+            self._finish()
 
     def shutdown(self) -> None:
         """Finish the work in flight, then stop."""
@@ -135,6 +162,7 @@ def build_app(
                 logger.info("replayed command ignored team=%s", request.team_id)
                 ack()
                 return
+        responder.begin()
         try:
             reply = dispatch(context, request, text)
         except Exception:
@@ -169,6 +197,7 @@ def build_app(
         if account is None or account.team_id != team_id or account.status is not AccountStatus.PENDING:
             ack(response_action="errors", errors={ROLE_ARN_BLOCK: messages.CONNECT_EXPIRED})
             return
+        responder.begin()
         ack()
         reply = Reply(
             Message(messages.connect_checking(role.arn)),
@@ -178,6 +207,7 @@ def build_app(
 
     @app.action(acting.CONFIRM)
     def on_confirm(ack: Ack, body: dict[str, Any]) -> None:
+        responder.begin()
         ack()
         request = Request(
             team_id=str(body.get("team", {}).get("id", "")),
@@ -186,6 +216,7 @@ def build_app(
             trigger_id=str(body.get("trigger_id", "")),
         )
         if not first_delivery(request.team_id, request.trigger_id):
+            responder.later(Reply(Message("")), "")
             return
         reply = acting.confirmed(context, request, str(_first_action(body).get("value", "")))
         response_url = str(body.get("response_url", ""))

@@ -1,0 +1,357 @@
+"""`/snooze` end to end: signed requests into the real app, AWS through the stand-in.
+
+Each test reads what a Slack user would see: the immediate reply (the ack body) and
+the messages posted later through the command's response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
+from bot.standins.slack import SignedRequests, render
+
+ROLE_NAME = "SnoozeDBAccess"
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWorld]:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    with OfflineWorld(f"sqlite:///{tmp_path / 'bot.sqlite3'}") as offline:
+        offline.seed_sample_account()
+        yield offline
+
+
+def client(world: OfflineWorld) -> SignedRequests:
+    assert world.requests is not None
+    return world.requests
+
+
+def say(world: OfflineWorld, line: str, **who: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Type a /snooze line; return the immediate reply and the bodies posted later."""
+    before = len(world.slack.responses)
+    status, body = client(world).command(line, **who)
+    assert status == 200
+    world.settle()
+    later = [posted.body for posted in world.slack.responses[before:]]
+    return (render(body) if isinstance(body, dict) else str(body)), later
+
+
+def shown(bodies: list[dict[str, Any]]) -> str:
+    return "\n".join(render(body) for body in bodies)
+
+
+def connect(world: OfflineWorld, team_id: str = "T1", channel_id: str = "C1") -> str:
+    """Connect the sample customer account to a channel, as a customer would."""
+    say(world, "connect", team_id=team_id, channel_id=channel_id)
+    assert world.runtime is not None
+    pending = world.runtime.storage.pending(team_id, channel_id)
+    assert pending is not None
+    role_arn = world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT, pending.external_id, world.own_account_id, stack_name=ROLE_NAME
+    )
+    _, later = say(world, f"connect {role_arn}", team_id=team_id, channel_id=channel_id)
+    assert "connected AWS account 111122223333" in shown(later)
+    return role_arn
+
+
+def stop_calls(world: OfflineWorld) -> int:
+    return world.aws.calls[(CUSTOMER_ACCOUNT, "StopDBInstance")]
+
+
+def test_connect_replies_with_external_id_template_and_paste_button(world: OfflineWorld):
+    reply, _ = say(world, "connect")
+
+    assert world.runtime is not None
+    pending = world.runtime.storage.pending("T1", "C1")
+    assert pending is not None
+    assert pending.external_id in reply
+    assert "AWSTemplateFormatVersion" in reply
+    assert "aws cloudformation deploy" in reply
+    assert "[ Paste role ARN ]" in reply
+
+
+def test_connect_lists_databases_with_why_each_cannot_be_stopped(world: OfflineWorld):
+    """R1, R2: Aurora members and both sides of a replica are marked before anyone tries."""
+    connect(world)
+
+    _, later = say(world, "status")
+
+    listing = shown(later)
+    assert "`qa-db` us-east-1 · mysql · db.t3.micro · available · stoppable" in listing
+    assert "app-writer-1" in listing and "member of Aurora cluster `app-cluster`" in listing
+    assert "not stoppable: has read replicas (staging-db-ro)" in listing
+    assert "not stoppable: read replica of `staging-db`" in listing
+    assert "`reports-db` eu-west-1" in listing
+
+
+def test_stop_posts_the_outcome_in_the_channel_naming_who_asked(world: OfflineWorld):
+    connect(world)
+
+    reply, later = say(world, "stop qa-db", user_id="U42")
+
+    assert "Stopping `qa-db`" in reply
+    assert later[-1]["response_type"] == "in_channel"
+    assert "<@U42> asked to stop `qa-db`" in later[-1]["text"]
+    assert "`qa-db` (us-east-1): stopping now." in shown(later)
+    assert stop_calls(world) == 1
+
+
+def test_stop_of_an_aurora_member_is_refused_without_calling_aws(world: OfflineWorld):
+    """R1."""
+    connect(world)
+
+    _, later = say(world, "stop app-writer-1")
+
+    assert "belongs to Aurora cluster `app-cluster`" in shown(later)
+    assert "stop the cluster" in shown(later)
+    assert stop_calls(world) == 0
+
+
+def test_stop_of_a_replica_or_its_source_names_the_relation(world: OfflineWorld):
+    """R2."""
+    connect(world)
+
+    _, source = say(world, "stop staging-db")
+    _, replica = say(world, "stop staging-db-ro")
+
+    assert "It has read replicas (staging-db-ro)" in shown(source)
+    assert "It is a read replica of `staging-db`" in shown(replica)
+    assert stop_calls(world) == 0
+
+
+def test_second_stop_and_start_of_running_instance_are_reported_as_success(world: OfflineWorld):
+    """R4."""
+    connect(world)
+
+    say(world, "stop qa-db")
+    _, again = say(world, "stop qa-db")
+    _, start = say(world, "start reports-db")
+
+    assert "`qa-db` (us-east-1): already stopped, nothing to do." in shown(again)
+    assert "`reports-db` (eu-west-1): already running, nothing to do." in shown(start)
+    assert "InvalidDBInstanceState" not in shown(again) + shown(start)
+    assert stop_calls(world) == 1
+
+
+def test_unknown_engine_is_sent_to_aws_not_filtered(world: OfflineWorld):
+    """R7: an engine SnoozeDB never heard of is stopped like any other."""
+    connect(world)
+    world.aws.patch_instance(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", engine="db2-se")
+
+    _, later = say(world, "stop qa-db")
+
+    assert "`qa-db` (us-east-1): stopping now." in shown(later)
+    assert stop_calls(world) == 1
+
+
+def test_busy_instance_is_reported_with_its_state(world: OfflineWorld):
+    connect(world)
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "backing-up")
+
+    _, later = say(world, "stop qa-db")
+
+    assert "not stopped while it is backing-up" in shown(later)
+    assert stop_calls(world) == 0
+
+
+def test_deleted_stack_is_announced_once_in_the_channel_with_the_role_arn(world: OfflineWorld):
+    """R5: the role is gone; the channel hears it once, and status flags the account."""
+    role_arn = connect(world)
+    iam = world.aws.customer_session(CUSTOMER_ACCOUNT).client("iam")
+    iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName="SnoozeDBStopStartRDS")
+    iam.delete_role(RoleName=ROLE_NAME)
+    world.aws.reset_counts()
+
+    _, first = say(world, "stop qa-db")
+    _, second = say(world, "stop qa-db")
+    _, status = say(world, "status")
+
+    assert first[-1]["response_type"] == "in_channel"
+    assert f"could not assume `{role_arn}`" in shown(first)
+    assert "stack was deleted" in shown(first)
+    assert second[-1]["response_type"] == "ephemeral"
+    assert "could not assume" in shown(status)
+    assert len(world.aws.assume_role_calls) == 3
+    assert stop_calls(world) == 0
+
+
+def test_unknown_database_gets_did_you_mean(world: OfflineWorld):
+    connect(world)
+
+    _, later = say(world, "stop qa-dbb")
+
+    assert "No database called `qa-dbb`" in shown(later)
+    assert "Did you mean `qa-db`?" in shown(later)
+
+
+def test_excluded_instance_asks_for_confirmation_then_stops_on_the_button(world: OfflineWorld):
+    connect(world)
+
+    _, later = say(world, "stop analytics-db")
+    button = later[-1]["blocks"][-1]["elements"][0]
+    before = len(world.slack.responses)
+    status, _ = client(world).block_action(
+        button["action_id"], button["value"], response_url=world.slack.new_response_url()
+    )
+    world.settle()
+
+    assert "[ Stop anyway ]" in shown(later)
+    assert stop_calls(world) == 1 and status == 200
+    assert "`analytics-db` (us-east-1): stopping now." in shown(
+        [p.body for p in world.slack.responses[before:]]
+    )
+
+
+def test_tag_selector_stops_every_match_and_skips_excluded(world: OfflineWorld):
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT).client("rds")
+    for name in ("qa-db", "analytics-db"):
+        arn = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+        rds.add_tags_to_resource(
+            ResourceName=arn["DBInstanceArn"], Tags=[{"Key": "team", "Value": "qa"}]
+        )
+    connect(world)
+
+    _, later = say(world, "stop tag:team=qa")
+
+    assert "`qa-db` (us-east-1): stopping now." in shown(later)
+    assert "`analytics-db` (us-east-1): skipped" in shown(later)
+    assert stop_calls(world) == 1
+
+
+def test_wrong_external_id_is_refused_by_the_trust_policy(world: OfflineWorld):
+    """The confused-deputy defence: a role trusting another External ID is refused."""
+    say(world, "connect")
+    role_arn = world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT, "00000000-0000-4000-8000-000000000000", world.own_account_id
+    )
+
+    _, later = say(world, f"connect {role_arn}")
+
+    assert "could not assume" in shown(later) and "External ID" in shown(later)
+    assert world.runtime is not None
+    assert world.runtime.storage.accounts("T1") == []
+
+
+def test_another_team_cannot_connect_a_role_already_connected(world: OfflineWorld):
+    role_arn = connect(world)
+    say(world, "connect", team_id="T2", channel_id="C7")
+
+    _, later = say(world, f"connect {role_arn}", team_id="T2", channel_id="C7")
+
+    assert "could not assume" in shown(later)
+    assert "T1" not in shown(later) and "C1" not in shown(later)
+    assert world.runtime is not None and world.runtime.storage.accounts("T2") == []
+
+
+def test_other_channel_sees_no_account(world: OfflineWorld):
+    connect(world)
+
+    reply, later = say(world, "stop qa-db", channel_id="C2")
+
+    assert "No AWS account is connected to this channel" in reply
+    assert later == [] and stop_calls(world) == 0
+
+
+def test_every_assume_role_carries_the_channel_external_id(world: OfflineWorld):
+    connect(world)
+    say(world, "status")
+    say(world, "stop qa-db")
+
+    assert world.runtime is not None
+    [account] = world.runtime.storage.accounts("T1", "C1")
+    bot_calls = [c for c in world.aws.assume_role_calls if c.role_arn == account.role_arn]
+    assert len(bot_calls) >= 3
+    assert {c.external_id for c in bot_calls} == {account.external_id}
+    assert all(c.duration_seconds == 3600 for c in bot_calls)
+
+
+def test_temporary_credentials_appear_in_no_row_and_no_log(
+    world: OfflineWorld, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    connect(world)
+    say(world, "status")
+    say(world, "stop qa-db")
+
+    secrets = [
+        value
+        for call in world.aws.assume_role_calls
+        if call.allowed
+        for value in (call.access_key_id, call.secret_access_key, call.session_token)
+        if value
+    ]
+    assert world.runtime is not None
+    with world.runtime.storage.engine.connect() as connection:
+        tables = ["account", "request_claim", "audit_entry"]
+        rows = [
+            str(row) for table in tables for row in connection.execute(text(f"SELECT * FROM {table}"))
+        ]
+    logged = [record.getMessage() + str(record.args) for record in caplog.records]
+    assert secrets
+    assert not [s for s in secrets if any(s in row for row in rows)]
+    assert not [s for s in secrets if any(s in line for line in logged)]
+
+
+def test_status_in_a_direct_message_replies_through_response_url(world: OfflineWorld):
+    """R13: a DM between two people; chat.postMessage would fail there."""
+    connect(world, channel_id="D0DM")
+    world.slack.fail("chat.postMessage", error="channel_not_found", times=5)
+
+    _, later = say(world, "status", channel_id="D0DM")
+
+    assert "qa-db" in shown(later)
+    assert world.slack.calls_to("chat.postMessage") == []
+
+
+def test_replayed_stop_with_the_same_trigger_id_acts_once(world: OfflineWorld):
+    connect(world)
+
+    client(world).command("stop qa-db", trigger_id="111.222.replayed")
+    client(world).command("stop qa-db", trigger_id="111.222.replayed")
+    world.settle()
+
+    assert stop_calls(world) == 1
+
+
+def test_unsigned_or_tampered_request_is_refused(world: OfflineWorld):
+    status, _ = client(world).raw(b"command=%2Fsnooze&text=stop+qa-db", {})
+
+    assert status == 401
+
+
+def test_help_lists_every_subcommand(world: OfflineWorld):
+    reply, _ = say(world, "")
+
+    for word in ("connect", "disconnect", "status", "stop", "start", "help"):
+        assert f"/snooze {word}" in reply
+
+
+def test_unknown_subcommand_suggests_the_closest(world: OfflineWorld):
+    reply, _ = say(world, "stpo qa-db")
+
+    assert reply == "`/snooze stpo` is not a command. Did you mean `/snooze stop`?"
+
+
+def test_malformed_role_arn_is_refused_with_an_example(world: OfflineWorld):
+    reply, _ = say(world, "connect arn:aws:iam::12:user/bob")
+
+    assert "is not an IAM role ARN" in reply
+    assert "arn:aws:iam::123456789012:role/SnoozeDBAccess" in reply
+
+
+def test_disconnect_forgets_the_account_and_says_to_delete_the_stack(world: OfflineWorld):
+    connect(world)
+
+    reply, _ = say(world, "disconnect")
+
+    assert "delete the SnoozeDB stack" in reply
+    assert world.runtime is not None and world.runtime.storage.accounts("T1") == []
