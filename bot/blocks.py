@@ -27,7 +27,10 @@ def header(text: str) -> Block:
 
 def context(text: str) -> Block:
     """A small grey line under a message."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}],
+    }
 
 
 def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:

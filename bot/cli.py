@@ -18,7 +18,9 @@ from bot.errors import SnoozeError
 def _instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("give an offset, for example 2026-12-07T12:00:00Z")
+        raise argparse.ArgumentTypeError(
+            "give an offset, for example 2026-12-07T12:00:00Z"
+        )
     return moment
 
 
@@ -32,15 +34,22 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the HTTP endpoint for Slack (production)")
     commands.add_parser("socket", help="run in Socket Mode (development)")
     commands.add_parser("demo", help="run the whole product offline, no Slack or AWS")
-    commands.add_parser("template", help="print the CloudFormation template for customers")
-    commands.add_parser("scheduler", help="run only the scheduler, without the HTTP endpoint")
+    commands.add_parser(
+        "template", help="print the CloudFormation template for customers"
+    )
+    commands.add_parser(
+        "scheduler", help="run only the scheduler, without the HTTP endpoint"
+    )
 
     schedule = commands.add_parser("schedule", help="work with schedule texts")
     schedule_commands = schedule.add_subparsers(dest="schedule_command", required=True)
     explain = schedule_commands.add_parser(
-        "explain", help="print the desired state and next transitions of a schedule as JSON"
+        "explain",
+        help="print the desired state and next transitions of a schedule as JSON",
     )
-    explain.add_argument("text", help='a schedule, for example "mon-fri 08:00-20:00 tz UTC"')
+    explain.add_argument(
+        "text", help='a schedule, for example "mon-fri 08:00-20:00 tz UTC"'
+    )
     explain.add_argument("--at", type=_instant, required=True, help="ISO-8601 instant")
     explain.add_argument("--count", type=int, default=2, help="how many transitions")
     return parser

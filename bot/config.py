@@ -7,10 +7,10 @@ A missing or malformed setting stops the start with one sentence naming the vari
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 from bot.errors import SettingInvalid
 
@@ -39,7 +39,9 @@ class Settings(BaseSettings):
             regions = tuple(part.strip() for part in value.split(",") if part.strip())
             for region in regions:
                 if not _REGION.match(region):
-                    raise ValueError(f"{region!r} is not a region name such as eu-west-1")
+                    raise ValueError(
+                        f"{region!r} is not a region name such as eu-west-1"
+                    )
             return regions
         return value
 
@@ -80,6 +82,7 @@ def load_settings(*, need_slack: bool = True) -> Settings:
 
     if need_slack and not settings.slack_signing_secret:
         raise SettingInvalid(
-            "SLACK_SIGNING_SECRET", "is not set (copy it from your Slack app's Basic Information page)"
+            "SLACK_SIGNING_SECRET",
+            "is not set (copy it from your Slack app's Basic Information page)",
         )
     return settings

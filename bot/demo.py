@@ -24,8 +24,9 @@ from bot.server import EVENTS_PATH, Runtime, build_runtime, wsgi_app
 from bot.standins.aws import AwsStandIn
 from bot.standins.slack import SignedRequests, SlackStandIn, render
 
-SIGNING_SECRET = "offline-demo-signing-secret"
-BOT_TOKEN = "xoxb-offline-demo"
+# Fixed values known only to the local stand-ins; they open nothing real.
+SIGNING_SECRET = "offline-demo-signing-secret"  # noqa: S105
+BOT_TOKEN = "xoxb-offline-demo"  # noqa: S105
 CUSTOMER_ACCOUNT = "111122223333"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
 
@@ -71,7 +72,9 @@ class OfflineWorld:
     def __enter__(self) -> OfflineWorld:
         self.aws.start()
         self.slack.start()
-        self._set_environment({**_BOT_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws.endpoint_url})
+        self._set_environment(
+            {**_BOT_ENVIRONMENT, "AWS_ENDPOINT_URL": self.aws.endpoint_url}
+        )
         settings = Settings(
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
@@ -147,9 +150,12 @@ class OfflineWorld:
             "MasterUserPassword": "not-a-real-password",
             "AllocatedStorage": 20,
         }
-        east.create_db_instance(DBInstanceIdentifier="staging-db", Engine="postgres", **plain)
+        east.create_db_instance(
+            DBInstanceIdentifier="staging-db", Engine="postgres", **plain
+        )
         east.create_db_instance_read_replica(
-            DBInstanceIdentifier="staging-db-ro", SourceDBInstanceIdentifier="staging-db"
+            DBInstanceIdentifier="staging-db-ro",
+            SourceDBInstanceIdentifier="staging-db",
         )
         east.create_db_instance(DBInstanceIdentifier="qa-db", Engine="mysql", **plain)
         east.create_db_instance(
@@ -170,7 +176,9 @@ class OfflineWorld:
             DBInstanceClass="db.r6g.large",
             DBClusterIdentifier="app-cluster",
         )
-        west.create_db_instance(DBInstanceIdentifier="reports-db", Engine="postgres", **plain)
+        west.create_db_instance(
+            DBInstanceIdentifier="reports-db", Engine="postgres", **plain
+        )
 
 
 INTRO = """SnoozeDB offline demo: AWS and Slack are played by local stand-ins.
@@ -232,7 +240,9 @@ class Demo:
     def _command(self, text: str) -> None:
         assert self.world.requests is not None
         text = text.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
-        status, body = self.world.requests.command(text, user_id="U0DEMO", user_name="you")
+        status, body = self.world.requests.command(
+            text, user_id="U0DEMO", user_name="you"
+        )
         if status != 200:
             self.say(f"(Slack would show an error: HTTP {status})")
             return
@@ -244,7 +254,11 @@ class Demo:
     def _print_new_posts(self) -> None:
         responses = self.world.slack.responses
         for posted in responses[self._seen :]:
-            visibility = "in the channel" if posted.body.get("response_type") == "in_channel" else "only you see"
+            visibility = (
+                "in the channel"
+                if posted.body.get("response_type") == "in_channel"
+                else "only you see"
+            )
             self.say(f"  ({visibility})")
             self.say(_indent(render(posted.body)))
         self._seen = len(responses)
@@ -253,7 +267,9 @@ class Demo:
         assert self.world.runtime is not None
         pending = self.world.runtime.storage.pending("T1", "C1")
         if pending is None:
-            self.say("Type /snooze connect first: it gives the External ID the stack needs.")
+            self.say(
+                "Type /snooze connect first: it gives the External ID the stack needs."
+            )
             return
         self.role_arn = self.world.aws.deploy_role_stack(
             CUSTOMER_ACCOUNT, pending.external_id, self.world.own_account_id

@@ -38,7 +38,9 @@ class RoleNotAssumable(SnoozeError):
         self.role_arn = role_arn
         self.trusted_account = trusted_account
         self.aws_code = aws_code
-        super().__init__(messages.role_not_assumable(role_arn, trusted_account, aws_code))
+        super().__init__(
+            messages.role_not_assumable(role_arn, trusted_account, aws_code)
+        )
 
 
 class AwsUnreachable(SnoozeError):

@@ -41,7 +41,9 @@ class Survey:
 
     def instances_of(self, account: Account) -> list[Instance]:
         """The instances found in one account."""
-        return [i for i in self.instances if i.ref.aws_account_id == account.aws_account_id]
+        return [
+            i for i in self.instances if i.ref.aws_account_id == account.aws_account_id
+        ]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,9 @@ class Operations:
             if account.attention:
                 self.storage.mark_healthy(account.id)
             if all_regions or not account.regions:
-                self.storage.note_regions(account.id, sorted(found.regions_with_instances))
+                self.storage.note_regions(
+                    account.id, sorted(found.regions_with_instances)
+                )
             survey.sessions[account.id] = session
             survey.instances.extend(found.instances)
         return survey
@@ -103,7 +107,9 @@ class Operations:
                 other trusted account).
             AwsUnreachable: AWS did not answer.
         """
-        session = self.bridge.open(role_arn, account.external_id, "connect", account.team_id)
+        session = self.bridge.open(
+            role_arn, account.external_id, "connect", account.team_id
+        )
         return session.scan(self.bridge.regions)
 
     def _regions(self, account: Account) -> tuple[str, ...]:
@@ -164,12 +170,21 @@ class Operations:
             survey = self.survey(accounts, action.value, all_regions=True)
             targets = rules.resolve(target, survey.instances)
 
-        outcomes = [self._act_on(survey, instance, action, manual, confirmed) for instance in targets]
+        outcomes = [
+            self._act_on(survey, instance, action, manual, confirmed)
+            for instance in targets
+        ]
         if accounts:
-            self.storage.record_outcomes(accounts[0].team_id, accounts[0].channel_id, actor, outcomes)
+            self.storage.record_outcomes(
+                accounts[0].team_id, accounts[0].channel_id, actor, outcomes
+            )
         for outcome in outcomes:
             logger.info(
-                "%s %s by %s: %s", action.value, outcome.ref.qualified, actor, outcome.kind.value
+                "%s %s by %s: %s",
+                action.value,
+                outcome.ref.qualified,
+                actor,
+                outcome.kind.value,
             )
         return ActionReport(action, target, tuple(outcomes), tuple(survey.problems))
 
@@ -177,13 +192,19 @@ class Operations:
         return any(set(self.bridge.regions) - set(self._regions(a)) for a in accounts)
 
     def _act_on(
-        self, survey: Survey, instance: Instance, action: Action, manual: bool, confirmed: bool
+        self,
+        survey: Survey,
+        instance: Instance,
+        action: Action,
+        manual: bool,
+        confirmed: bool,
     ) -> Outcome:
         decided = rules.plan(instance, action, manual=manual, confirmed=confirmed)
         if decided is not None:
             return decided
         session = next(
-            s for s in survey.sessions.values() if s.aws_account_id == instance.ref.aws_account_id
+            s
+            for s in survey.sessions.values()
+            if s.aws_account_id == instance.ref.aws_account_id
         )
         return session.act(instance, action)
-

@@ -46,7 +46,9 @@ def why_not_stoppable(instance: Instance) -> Refusal | None:
     return None
 
 
-def plan(instance: Instance, action: Action, *, manual: bool, confirmed: bool) -> Outcome | None:
+def plan(
+    instance: Instance, action: Action, *, manual: bool, confirmed: bool
+) -> Outcome | None:
     """Decide whether to call AWS for `action` on `instance`.
 
     Args:
@@ -58,7 +60,10 @@ def plan(instance: Instance, action: Action, *, manual: bool, confirmed: bool) -
     Returns:
         None when the call should be made; otherwise the outcome to report instead.
     """
-    def outcome(kind: OutcomeKind, reason: Reason | None = None, detail: str = "") -> Outcome:
+
+    def outcome(
+        kind: OutcomeKind, reason: Reason | None = None, detail: str = ""
+    ) -> Outcome:
         return Outcome(instance.ref, action, kind, reason, detail)
 
     if action is Action.STOP:
@@ -76,7 +81,11 @@ def plan(instance: Instance, action: Action, *, manual: bool, confirmed: bool) -
     if action is Action.START and status in _RUNNING_STATES:
         return outcome(OutcomeKind.ALREADY_RUNNING)
     if status == _TRANSIENT_TOWARDS[action]:
-        kind = OutcomeKind.ALREADY_STOPPED if action is Action.STOP else OutcomeKind.ALREADY_RUNNING
+        kind = (
+            OutcomeKind.ALREADY_STOPPED
+            if action is Action.STOP
+            else OutcomeKind.ALREADY_RUNNING
+        )
         return outcome(kind, detail=status)
     ready = _RUNNING_STATES if action is Action.STOP else _STOPPED_STATES
     if status not in ready:
@@ -122,7 +131,9 @@ def resolve(target: str, instances: Sequence[Instance]) -> list[Instance]:
     """
     selector = TagSelector.parse(target)
     if selector is not None:
-        return sorted((i for i in instances if selector.matches(i)), key=lambda i: i.ref)
+        return sorted(
+            (i for i in instances if selector.matches(i)), key=lambda i: i.ref
+        )
 
     if target.count("/") == 2:
         found = [i for i in instances if i.ref.qualified == target]
@@ -131,7 +142,9 @@ def resolve(target: str, instances: Sequence[Instance]) -> list[Instance]:
     if len(found) > 1:
         raise InstanceAmbiguous(target, sorted(i.ref.qualified for i in found))
     if not found:
-        raise InstanceNotFound(target, suggest(target, (i.identifier for i in instances)))
+        raise InstanceNotFound(
+            target, suggest(target, (i.identifier for i in instances))
+        )
     return found
 
 

@@ -52,7 +52,10 @@ def build_runtime(settings: Settings) -> Runtime:
     """Create storage, the AWS bridge and the bolt app from checked settings."""
     storage = Storage(settings.database_url)
     storage.create_tables()
-    bridge = AwsBridge(regions=settings.snoozedb_regions, own_account_id=settings.snoozedb_aws_account_id)
+    bridge = AwsBridge(
+        regions=settings.snoozedb_regions,
+        own_account_id=settings.snoozedb_aws_account_id,
+    )
     context = Context(
         storage=storage,
         operations=Operations(storage, bridge),
@@ -73,7 +76,9 @@ def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[by
     """The WSGI application: Slack requests, a health check, and a body size limit."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def application(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             start_response("200 OK", [("Content-Type", "text/plain")])
@@ -123,7 +128,9 @@ def _serve_socket(settings: Settings) -> int:
 
 def run(command: str) -> int:
     """Run `snoozedb serve` or `snoozedb socket`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     settings = load_settings()
     if command == "socket":
         return _serve_socket(settings)

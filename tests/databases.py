@@ -23,7 +23,9 @@ BACKENDS = [
         id="postgres",
         marks=[
             pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="SNOOZEDB_TEST_DATABASE_URL is not set"),
+            pytest.mark.skipif(
+                not POSTGRES_URL, reason="SNOOZEDB_TEST_DATABASE_URL is not set"
+            ),
         ],
     ),
 ]
@@ -43,8 +45,10 @@ def postgres_url() -> Iterator[str]:
     with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(POSTGRES_URL)
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with psycopg.connect(_admin_conninfo(POSTGRES_URL), autocommit=True) as admin:

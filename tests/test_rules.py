@@ -9,7 +9,9 @@ from bot.errors import InstanceAmbiguous, InstanceNotFound
 from bot.rules import plan, resolve, why_not_stoppable
 
 
-def instance(identifier: str = "staging-db", status: str = "available", **facts: object) -> Instance:
+def instance(
+    identifier: str = "staging-db", status: str = "available", **facts: object
+) -> Instance:
     account = str(facts.pop("account", "111122223333"))
     region = str(facts.pop("region", "eu-west-1"))
     return Instance(
@@ -27,7 +29,9 @@ def test_available_instance_is_stopped():
 
 def test_aurora_member_is_refused_naming_its_cluster():
     """R1: Aurora stops whole clusters, so a member is never stopped alone."""
-    writer = instance("app-writer-1", engine="aurora-postgresql", cluster_identifier="app-cluster")
+    writer = instance(
+        "app-writer-1", engine="aurora-postgresql", cluster_identifier="app-cluster"
+    )
 
     outcome = plan(writer, Action.STOP, manual=True, confirmed=False)
 
@@ -55,7 +59,9 @@ def test_read_replica_and_its_source_are_both_refused():
 
 def test_stopping_a_stopped_instance_is_success_already_stopped():
     """R4: a second stop is not an error."""
-    outcome = plan(instance(status="stopped"), Action.STOP, manual=True, confirmed=False)
+    outcome = plan(
+        instance(status="stopped"), Action.STOP, manual=True, confirmed=False
+    )
 
     assert outcome is not None and outcome.kind is OutcomeKind.ALREADY_STOPPED
     assert outcome.kind.succeeded
@@ -74,12 +80,19 @@ def test_busy_instance_is_not_stopped(status: str):
     outcome = plan(instance(status=status), Action.STOP, manual=True, confirmed=False)
 
     assert outcome is not None
-    assert (outcome.kind, outcome.reason, outcome.detail) == (OutcomeKind.REFUSED, Reason.BUSY, status)
+    assert (outcome.kind, outcome.reason, outcome.detail) == (
+        OutcomeKind.REFUSED,
+        Reason.BUSY,
+        status,
+    )
 
 
 def test_unknown_engine_is_not_filtered():
     """R7: no engine list; AWS gives the real answer."""
-    assert plan(instance(engine="db2-se"), Action.STOP, manual=True, confirmed=False) is None
+    assert (
+        plan(instance(engine="db2-se"), Action.STOP, manual=True, confirmed=False)
+        is None
+    )
 
 
 def test_excluded_instance_needs_confirmation_by_hand_and_is_skipped_in_bulk():

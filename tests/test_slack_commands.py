@@ -24,7 +24,9 @@ ROLE_NAME = "SnoozeDBAccess"
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWorld]:
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv(
+        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
+    )
     with OfflineWorld(f"sqlite:///{tmp_path / 'bot.sqlite3'}") as offline:
         offline.seed_sample_account()
         yield offline
@@ -56,7 +58,10 @@ def connect(world: OfflineWorld, team_id: str = "T1", channel_id: str = "C1") ->
     pending = world.runtime.storage.pending(team_id, channel_id)
     assert pending is not None
     role_arn = world.aws.deploy_role_stack(
-        CUSTOMER_ACCOUNT, pending.external_id, world.own_account_id, stack_name=ROLE_NAME
+        CUSTOMER_ACCOUNT,
+        pending.external_id,
+        world.own_account_id,
+        stack_name=ROLE_NAME,
     )
     _, later = say(world, f"connect {role_arn}", team_id=team_id, channel_id=channel_id)
     assert "connected AWS account 111122223333" in shown(later)
@@ -67,7 +72,9 @@ def stop_calls(world: OfflineWorld) -> int:
     return world.aws.calls[(CUSTOMER_ACCOUNT, "StopDBInstance")]
 
 
-def test_connect_replies_with_external_id_template_and_paste_button(world: OfflineWorld):
+def test_connect_replies_with_external_id_template_and_paste_button(
+    world: OfflineWorld,
+):
     reply, _ = say(world, "connect")
 
     assert world.runtime is not None
@@ -87,7 +94,10 @@ def test_connect_lists_databases_with_why_each_cannot_be_stopped(world: OfflineW
 
     listing = shown(later)
     assert "`qa-db` us-east-1 · mysql · db.t3.micro · available · stoppable" in listing
-    assert "app-writer-1" in listing and "member of Aurora cluster `app-cluster`" in listing
+    assert (
+        "app-writer-1" in listing
+        and "member of Aurora cluster `app-cluster`" in listing
+    )
     assert "not stoppable: has read replicas (staging-db-ro)" in listing
     assert "not stoppable: read replica of `staging-db`" in listing
     assert "`reports-db` eu-west-1" in listing
@@ -128,7 +138,9 @@ def test_stop_of_a_replica_or_its_source_names_the_relation(world: OfflineWorld)
     assert stop_calls(world) == 0
 
 
-def test_second_stop_and_start_of_running_instance_are_reported_as_success(world: OfflineWorld):
+def test_second_stop_and_start_of_running_instance_are_reported_as_success(
+    world: OfflineWorld,
+):
     """R4."""
     connect(world)
 
@@ -163,7 +175,9 @@ def test_busy_instance_is_reported_with_its_state(world: OfflineWorld):
     assert stop_calls(world) == 0
 
 
-def test_deleted_stack_is_announced_once_in_the_channel_with_the_role_arn(world: OfflineWorld):
+def test_deleted_stack_is_announced_once_in_the_channel_with_the_role_arn(
+    world: OfflineWorld,
+):
     """R5: the role is gone; the channel hears it once, and status flags the account."""
     role_arn = connect(world)
     iam = world.aws.customer_session(CUSTOMER_ACCOUNT).client("iam")
@@ -193,14 +207,18 @@ def test_unknown_database_gets_did_you_mean(world: OfflineWorld):
     assert "Did you mean `qa-db`?" in shown(later)
 
 
-def test_excluded_instance_asks_for_confirmation_then_stops_on_the_button(world: OfflineWorld):
+def test_excluded_instance_asks_for_confirmation_then_stops_on_the_button(
+    world: OfflineWorld,
+):
     connect(world)
 
     _, later = say(world, "stop analytics-db")
     button = later[-1]["blocks"][-1]["elements"][0]
     before = len(world.slack.responses)
     status, _ = client(world).block_action(
-        button["action_id"], button["value"], response_url=world.slack.new_response_url()
+        button["action_id"],
+        button["value"],
+        response_url=world.slack.new_response_url(),
     )
     world.settle()
 
@@ -268,7 +286,9 @@ def test_every_assume_role_carries_the_channel_external_id(world: OfflineWorld):
 
     assert world.runtime is not None
     [account] = world.runtime.storage.accounts("T1", "C1")
-    bot_calls = [c for c in world.aws.assume_role_calls if c.role_arn == account.role_arn]
+    bot_calls = [
+        c for c in world.aws.assume_role_calls if c.role_arn == account.role_arn
+    ]
     assert len(bot_calls) >= 3
     assert {c.external_id for c in bot_calls} == {account.external_id}
     assert all(c.duration_seconds == 3600 for c in bot_calls)
@@ -293,7 +313,9 @@ def test_temporary_credentials_appear_in_no_row_and_no_log(
     with world.runtime.storage.engine.connect() as connection:
         tables = ["account", "request_claim", "audit_entry"]
         rows = [
-            str(row) for table in tables for row in connection.execute(text(f"SELECT * FROM {table}"))
+            str(row)
+            for table in tables
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
         ]
     logged = [record.getMessage() + str(record.args) for record in caplog.records]
     assert secrets
@@ -348,7 +370,9 @@ def test_malformed_role_arn_is_refused_with_an_example(world: OfflineWorld):
     assert "arn:aws:iam::123456789012:role/SnoozeDBAccess" in reply
 
 
-def test_disconnect_forgets_the_account_and_says_to_delete_the_stack(world: OfflineWorld):
+def test_disconnect_forgets_the_account_and_says_to_delete_the_stack(
+    world: OfflineWorld,
+):
     connect(world)
 
     reply, _ = say(world, "disconnect")

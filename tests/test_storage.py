@@ -75,7 +75,9 @@ def test_needs_attention_is_reported_once_then_cleared(storage: Storage):
 def test_a_request_key_is_claimed_once_even_when_raced(storage: Storage):
     """R14: a replayed request acts once, even when both copies arrive together."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: storage.claim_request("T1:trigger-1"), range(8)))
+        results = list(
+            pool.map(lambda _: storage.claim_request("T1:trigger-1"), range(8))
+        )
 
     assert results.count(True) == 1
 
@@ -83,9 +85,15 @@ def test_a_request_key_is_claimed_once_even_when_raced(storage: Storage):
 def test_history_lists_newest_first_and_filters_by_instance(storage: Storage):
     ref = InstanceRef("111122223333", "eu-west-1", "staging-db")
     other = InstanceRef("111122223333", "eu-west-1", "billing-db")
-    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(ref, Action.STOP, OutcomeKind.STOPPED)])
-    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(ref, Action.START, OutcomeKind.STARTED)])
-    storage.record_outcomes("T1", "C1", "user:U1", [Outcome(other, Action.STOP, OutcomeKind.STOPPED)])
+    storage.record_outcomes(
+        "T1", "C1", "user:U1", [Outcome(ref, Action.STOP, OutcomeKind.STOPPED)]
+    )
+    storage.record_outcomes(
+        "T1", "C1", "user:U1", [Outcome(ref, Action.START, OutcomeKind.STARTED)]
+    )
+    storage.record_outcomes(
+        "T1", "C1", "user:U1", [Outcome(other, Action.STOP, OutcomeKind.STOPPED)]
+    )
 
     entries = storage.history("T1", "C1", "staging-db")
 

@@ -22,7 +22,11 @@ TEMPLATE_REGION = "us-east-1"
 def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """Give the role template and External ID, or verify a pasted role ARN."""
     if len(words) > 1:
-        return Reply(Message(messages.usage_error("Paste only the role ARN.", messages.USAGE_CONNECT)))
+        return Reply(
+            Message(
+                messages.usage_error("Paste only the role ARN.", messages.USAGE_CONNECT)
+            )
+        )
     role = RoleArn.parse(words[0]) if words else None
     if words and role is None:
         return Reply(Message(str(RoleArnMalformed(words[0]))))
@@ -38,7 +42,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     )
 
 
-def instructions(context: Context, account: Account, *, first_deploy: bool = False) -> Message:
+def instructions(
+    context: Context, account: Account, *, first_deploy: bool = False
+) -> Message:
     """The template, quick-create link, CLI command and paste button for `account`."""
     trusted = context.own_account_id
     parts = [blocks.header(messages.CONNECT_TITLE)]
@@ -49,17 +55,29 @@ def instructions(context: Context, account: Account, *, first_deploy: bool = Fal
         )
         parts.append(blocks.section(messages.connect_quick_create(url)))
     parts.append(blocks.section(messages.CONNECT_NO_TEMPLATE_URL))
-    parts.append(blocks.section(messages.connect_cli(deploy_command(account.external_id, trusted))))
+    parts.append(
+        blocks.section(
+            messages.connect_cli(deploy_command(account.external_id, trusted))
+        )
+    )
     parts.append(blocks.section(messages.connect_template(render_template())))
     parts.append(blocks.section(messages.CONNECT_THEN))
-    parts.append(blocks.actions(blocks.button(messages.CONNECT_BUTTON, OPEN_MODAL, str(account.id), style="primary")))
+    parts.append(
+        blocks.actions(
+            blocks.button(
+                messages.CONNECT_BUTTON, OPEN_MODAL, str(account.id), style="primary"
+            )
+        )
+    )
     if first_deploy:
         parts.append(blocks.context(messages.connect_first_deploy()))
     text = messages.connect_intro(account.external_id, trusted)
     return Message(text, parts)
 
 
-def verify(context: Context, account: Account, role: RoleArn, user_id: str) -> Sequence[Message]:
+def verify(
+    context: Context, account: Account, role: RoleArn, user_id: str
+) -> Sequence[Message]:
     """Assume the pasted role, list its databases, and activate the connection."""
     try:
         found = context.operations.verify(account, role.arn)
@@ -78,4 +96,10 @@ def verify(context: Context, account: Account, role: RoleArn, user_id: str) -> S
     lines.extend(instance_lines(found.instances))
     if not found.instances:
         lines.append(messages.nothing_found(len(context.operations.bridge.regions)))
-    return [Message("\n".join(lines), blocks.sections(lines)[: blocks.MESSAGE_BLOCK_LIMIT], in_channel=True)]
+    return [
+        Message(
+            "\n".join(lines),
+            blocks.sections(lines)[: blocks.MESSAGE_BLOCK_LIMIT],
+            in_channel=True,
+        )
+    ]

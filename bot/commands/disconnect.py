@@ -11,7 +11,11 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     pending = context.storage.pending(request.team_id, request.channel_id)
     if len(words) > 1:
-        return Reply(Message(messages.usage_error("Name one account.", messages.USAGE_DISCONNECT)))
+        return Reply(
+            Message(
+                messages.usage_error("Name one account.", messages.USAGE_DISCONNECT)
+            )
+        )
     if not accounts:
         if pending is None:
             return Reply(Message(messages.NO_ACCOUNTS))
@@ -30,5 +34,7 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         account = accounts[0]
 
     context.storage.remove_account(account.id)
-    text = messages.disconnected(account.aws_account_id, account.role_arn, request.user_id)
+    text = messages.disconnected(
+        account.aws_account_id, account.role_arn, request.user_id
+    )
     return Reply(Message(text, in_channel=True))

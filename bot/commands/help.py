@@ -12,4 +12,6 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
 
     lines = [f"`{row.usage}` — {row.summary}" for row in subcommands()]
     text = messages.HELP_TITLE + "\n" + "\n".join(lines)
-    return Reply(Message(text, [blocks.section(messages.HELP_TITLE), *blocks.sections(lines)]))
+    return Reply(
+        Message(text, [blocks.section(messages.HELP_TITLE), *blocks.sections(lines)])
+    )

@@ -31,7 +31,13 @@ def instance_lines(instances: Sequence[Instance]) -> list[str]:
 def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """Reply at once, then list every instance of the channel's accounts."""
     if len(words) > 1:
-        return Reply(Message(messages.usage_error("Name at most one database.", messages.USAGE_STATUS)))
+        return Reply(
+            Message(
+                messages.usage_error(
+                    "Name at most one database.", messages.USAGE_STATUS
+                )
+            )
+        )
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     if not accounts:
         return Reply(Message(messages.NO_ACCOUNTS))
@@ -39,7 +45,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     target = words[0] if words else None
 
     def later() -> list[Message]:
-        survey = context.operations.survey(accounts, "status", all_regions=target is None)
+        survey = context.operations.survey(
+            accounts, "status", all_regions=target is None
+        )
         lines: list[str] = []
         if target is not None:
             try:
