@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -379,3 +380,23 @@ def test_disconnect_forgets_the_account_and_says_to_delete_the_stack(
 
     assert "delete the SnoozeDB stack" in reply
     assert world.runtime is not None and world.runtime.storage.accounts("T1") == []
+
+
+def test_slow_aws_never_holds_up_the_acknowledgement(world: OfflineWorld):
+    """R11: five users at once while AWS is slow; each is answered before any result."""
+    connect(world)
+    before = len(world.slack.responses)
+    world.aws.latency_seconds = 0.5
+    users = [f"U{n}" for n in range(5)]
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        acks = list(
+            pool.map(lambda user: client(world).command("status", user_id=user), users)
+        )
+    posted_while_acking = len(world.slack.responses) - before
+    world.settle()
+
+    assert [status for status, _ in acks] == [200] * 5
+    assert all("Looking at this channel" in render(body) for _, body in acks)  # type: ignore[arg-type]
+    assert posted_while_acking == 0
+    assert len(world.slack.responses) - before == 5
