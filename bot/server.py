@@ -19,6 +19,7 @@ from bot import messages
 from bot.aws_bridge import AwsBridge
 from bot.commands import Context
 from bot.config import Settings, load_settings
+from bot.errors import SettingInvalid
 from bot.operations import Operations
 from bot.slack_app import Responder, build_app, web_client
 from bot.storage import Storage
@@ -120,6 +121,11 @@ def _serve_gunicorn(settings: Settings) -> int:
 def _serve_socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    if not settings.slack_app_token:
+        raise SettingInvalid(
+            "SLACK_APP_TOKEN",
+            "is not set (Socket Mode needs an app-level token, xapp-...)",
+        )
     runtime = build_runtime(settings)
     signal.signal(signal.SIGTERM, lambda *_: runtime.close())
     SocketModeHandler(runtime.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
