@@ -1,0 +1,140 @@
+"""The `snoozedb` command line, run as a user runs it: a separate process.
+
+Each process gets a clean environment (no Slack or AWS settings, a throwaway home),
+so what it prints is what a newcomer sees on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode.cfn_yaml import loads as load_cloudformation
+
+SNOOZEDB = Path(sys.executable).with_name("snoozedb")
+ROLE_ACTIONS = {
+    "rds:DescribeDBInstances",
+    "rds:ListTagsForResource",
+    "rds:StartDBInstance",
+    "rds:StopDBInstance",
+}
+
+
+def run(
+    tmp_path: Path,
+    *arguments: str,
+    environment: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in a clean environment, in an empty folder, feeding it stdin."""
+    clean = {
+        "PATH": str(SNOOZEDB.parent),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+    }
+    return subprocess.run(  # noqa: S603 - our own executables, fixed arguments
+        list(arguments),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**clean, **(environment or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_sentence(text: str) -> None:
+    message = text.strip()
+    assert "Traceback" not in message
+    assert "\n" not in message, f"more than one line: {message!r}"
+    assert message.endswith(".")
+
+
+def test_help_lists_the_subcommands(tmp_path: Path):
+    result = run(tmp_path, str(SNOOZEDB), "--help")
+
+    assert result.returncode == 0
+    for subcommand in ("serve", "socket", "demo", "template"):
+        assert subcommand in result.stdout
+
+
+def test_python_dash_m_bot_runs_the_same_command_line(tmp_path: Path):
+    result = run(tmp_path, sys.executable, "-m", "bot", "--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: ")
+    assert "demo" in result.stdout
+
+
+def test_template_prints_cloudformation_allowing_exactly_four_rds_actions(
+    tmp_path: Path,
+):
+    result = run(tmp_path, str(SNOOZEDB), "template")
+    template = load_cloudformation(result.stdout)
+
+    assert result.returncode == 0
+    role = template["Resources"]["SnoozeDBRole"]["Properties"]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == ROLE_ACTIONS
+    assert "RoleArn" in template["Outputs"]
+
+
+def test_serve_without_signing_secret_exits_with_one_sentence_naming_it(
+    tmp_path: Path,
+):
+    result = run(tmp_path, str(SNOOZEDB), "serve")
+
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert_one_sentence(result.stderr)
+    assert result.stdout == ""
+
+
+def test_serve_with_an_unknown_region_exits_with_one_sentence_naming_the_variable(
+    tmp_path: Path,
+):
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        "serve",
+        environment={"SLACK_SIGNING_SECRET": "secret", "SNOOZEDB_REGIONS": "mars-1"},
+    )
+
+    assert result.returncode == 2
+    assert "SNOOZEDB_REGIONS" in result.stderr
+    assert "mars-1" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+@pytest.mark.parametrize("variable", ["PORT", "SNOOZEDB_AWS_ACCOUNT_ID"])
+def test_serve_with_a_malformed_setting_names_that_variable(
+    tmp_path: Path, variable: str
+):
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        "serve",
+        environment={"SLACK_SIGNING_SECRET": "secret", variable: "not-a-number"},
+    )
+
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+def test_demo_reads_a_script_from_stdin_and_prints_the_help_list(tmp_path: Path):
+    """The demo starts the AWS and Slack stand-ins, so this takes a few seconds."""
+    result = run(tmp_path, str(SNOOZEDB), "demo", stdin="/snooze help\nquit\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "> /snooze help" in result.stdout
+    for subcommand in ("connect", "disconnect", "status", "stop", "start", "help"):
+        assert f"`/snooze {subcommand}" in result.stdout
+    assert "> /snooze connect" not in result.stdout, "the script ran, not the tour"
