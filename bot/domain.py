@@ -178,3 +178,107 @@ class AuditEntry:
     instance: str
     outcome: OutcomeKind
     detail: str = ""
+
+
+# --- Schedules ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedSchedule:
+    """A schedule text kept for a team; `name` is None for one typed inline.
+
+    `text` is canonical and carries its zone (`tz Zone`), so it means the same
+    whoever reads it later.
+    """
+
+    id: int
+    team_id: str
+    name: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A schedule given to a target in a channel.
+
+    `target` is a DBInstanceIdentifier, `account/region/identifier`, or
+    `tag:KEY=VALUE` (evaluated at each run, so new matching instances are covered).
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    target: str
+    schedule: SavedSchedule
+    created_by: str
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """The way back from a one-off snooze: `action` on `instance` at `due_at`.
+
+    `instance` is qualified (`account/region/identifier`). Until `due_at` the
+    one-off overrides the schedule of the instance.
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    instance: str
+    action: Action
+    due_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """Keep `instance` (qualified) running until `until`, whatever its schedule says."""
+
+    id: int
+    team_id: str
+    channel_id: str
+    instance: str
+    until: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A channel message the scheduler owes, kept until Slack accepted it.
+
+    `blocks` is the JSON text of the Block Kit blocks, empty for plain text.
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    text: str
+    blocks: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class BusyRetry:
+    """A scheduled action that met a busy instance and is tried again until `deadline`.
+
+    `instance` is qualified; `last_status` is the state it was last seen in.
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    instance: str
+    action: Action
+    actor: str
+    first_at: datetime
+    deadline: datetime
+    last_status: str
+
+
+@dataclass(frozen=True)
+class BotAction:
+    """The last stop and start SnoozeDB itself made on one instance (qualified)."""
+
+    instance: str
+    last_stop_at: datetime | None
+    last_start_at: datetime | None

@@ -16,11 +16,25 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, UniqueConstraint, event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
-from bot.domain import Account, AccountStatus, Action, AuditEntry, Outcome, OutcomeKind
+from bot.domain import (
+    Account,
+    AccountStatus,
+    Action,
+    Assignment,
+    AuditEntry,
+    BotAction,
+    BusyRetry,
+    Notice,
+    OneOff,
+    Outcome,
+    OutcomeKind,
+    Override,
+    SavedSchedule,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +120,773 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-class Storage:
+# --- Schedules -------------------------------------------------------------------------
+#
+# Saved schedules, who follows them, one-off snoozes, overrides, and the scheduler's
+# own bookkeeping. The scheduler treats these tables as the truth: APScheduler only
+# says "look now", and `claim` decides which replica carries out a transition.
+
+DEFAULT_NOTICE_MINUTES = 15
+
+
+class SavedScheduleRow(SQLModel, table=True):
+    """A schedule text of a team; `name` is None for one typed inline."""
+
+    __tablename__ = "saved_schedule"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    name: str | None = None
+    text: str
+    created_by: str = ""
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class AssignmentRow(SQLModel, table=True):
+    """A schedule given to a target (DB, qualified DB or tag selector) in a channel."""
+
+    __tablename__ = "schedule_assignment"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    channel_id: str
+    target: str
+    schedule_id: int = Field(index=True)
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=_now)
+
+
+class OneOffRow(SQLModel, table=True):
+    """The way back from a one-off snooze; `done_at` is set once carried out."""
+
+    __tablename__ = "one_off"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    channel_id: str
+    instance: str = Field(index=True)
+    action: str
+    due_at: datetime = Field(index=True)
+    created_by: str = ""
+    done_at: datetime | None = None
+
+
+class OverrideRow(SQLModel, table=True):
+    """Keep an instance running until a time, whatever its schedule says."""
+
+    __tablename__ = "schedule_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    channel_id: str
+    instance: str = Field(index=True)
+    until: datetime = Field(index=True)
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=_now)
+
+
+class SchedulerClaimRow(SQLModel, table=True):
+    """A unit of scheduled work taken by one process; the unique key decides races."""
+
+    __tablename__ = "scheduler_claim"
+
+    key: str = Field(primary_key=True)
+    owner: str = ""
+    claimed_at: datetime = Field(default_factory=_now, index=True)
+
+
+class ChannelSettingRow(SQLModel, table=True):
+    """Scheduler settings of one channel."""
+
+    __tablename__ = "channel_setting"
+
+    team_id: str = Field(primary_key=True)
+    channel_id: str = Field(primary_key=True)
+    notice_minutes: int = DEFAULT_NOTICE_MINUTES
+
+
+class NoticeRow(SQLModel, table=True):
+    """A channel message the scheduler owes; kept until Slack accepts it."""
+
+    __tablename__ = "scheduler_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    channel_id: str
+    text: str
+    blocks: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = Field(default_factory=_now)
+    delivered_at: datetime | None = Field(default=None, index=True)
+
+
+class BusyRetryRow(SQLModel, table=True):
+    """A scheduled action waiting for a busy instance; `done_at` set when settled."""
+
+    __tablename__ = "busy_retry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    channel_id: str
+    instance: str = Field(index=True)
+    action: str
+    actor: str
+    first_at: datetime
+    deadline: datetime
+    last_status: str = ""
+    done_at: datetime | None = Field(default=None, index=True)
+
+
+class BotActionRow(SQLModel, table=True):
+    """The last stop and start SnoozeDB made on an instance, for the seven-day rule."""
+
+    __tablename__ = "bot_action"
+
+    instance: str = Field(primary_key=True)
+    last_stop_at: datetime | None = None
+    last_start_at: datetime | None = None
+
+
+class SchedulerMarkRow(SQLModel, table=True):
+    """Named instants of the scheduler, such as the end of the last run."""
+
+    __tablename__ = "scheduler_mark"
+
+    name: str = Field(primary_key=True)
+    at: datetime
+
+
+def _saved(row: SavedScheduleRow) -> SavedSchedule:
+    assert row.id is not None
+    return SavedSchedule(id=row.id, team_id=row.team_id, name=row.name, text=row.text)
+
+
+def _one_off(row: OneOffRow) -> OneOff:
+    assert row.id is not None
+    return OneOff(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        instance=row.instance,
+        action=Action(row.action),
+        due_at=row.due_at,
+        created_by=row.created_by,
+    )
+
+
+def _override(row: OverrideRow) -> Override:
+    assert row.id is not None
+    return Override(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        instance=row.instance,
+        until=row.until,
+        created_by=row.created_by,
+    )
+
+
+def _notice(row: NoticeRow) -> Notice:
+    assert row.id is not None
+    return Notice(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        text=row.text,
+        blocks=row.blocks,
+        attempts=row.attempts,
+    )
+
+
+def _busy(row: BusyRetryRow) -> BusyRetry:
+    assert row.id is not None
+    return BusyRetry(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        instance=row.instance,
+        action=Action(row.action),
+        actor=row.actor,
+        first_at=row.first_at,
+        deadline=row.deadline,
+        last_status=row.last_status,
+    )
+
+
+class ScheduleStorage:
+    """The schedule tables; mixed into `Storage` so callers hold one object."""
+
+    engine: Engine
+
+    @contextmanager
+    def _schedule_session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # Saved schedules
+
+    def define_schedule(
+        self, team_id: str, name: str, text: str, user_id: str
+    ) -> SavedSchedule:
+        """Save a named schedule, replacing the text of one with the same name.
+
+        Args:
+            team_id: the Slack team.
+            name: the schedule's name, unique in the team.
+            text: canonical schedule text, with its `tz` zone.
+            user_id: who saved it.
+
+        Returns:
+            The saved schedule; assignments naming it follow the new text at once.
+        """
+        with self._schedule_session() as session:
+            row = session.exec(
+                select(SavedScheduleRow).where(
+                    SavedScheduleRow.team_id == team_id, SavedScheduleRow.name == name
+                )
+            ).first()
+            if row is None:
+                row = SavedScheduleRow(team_id=team_id, name=name, text=text)
+                session.add(row)
+            row.text = text
+            row.created_by = user_id
+            row.updated_at = _now()
+            try:
+                session.commit()
+            except IntegrityError:
+                # Another request saved the same name at the same moment: update it.
+                session.rollback()
+                return self.define_schedule(team_id, name, text, user_id)
+            session.refresh(row)
+            return _saved(row)
+
+    def named_schedule(self, team_id: str, name: str) -> SavedSchedule | None:
+        """The team's schedule called `name`, if any."""
+        with self._schedule_session() as session:
+            row = session.exec(
+                select(SavedScheduleRow).where(
+                    SavedScheduleRow.team_id == team_id, SavedScheduleRow.name == name
+                )
+            ).first()
+            return None if row is None else _saved(row)
+
+    def named_schedules(self, team_id: str) -> list[SavedSchedule]:
+        """The team's named schedules, by name."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(SavedScheduleRow)
+                .where(
+                    SavedScheduleRow.team_id == team_id,
+                    col(SavedScheduleRow.name).is_not(None),
+                )
+                .order_by(col(SavedScheduleRow.name))
+            ).all()
+            return [_saved(row) for row in rows]
+
+    def remove_named_schedule(self, team_id: str, name: str) -> list[str]:
+        """Remove a named schedule nothing uses any more.
+
+        Returns:
+            The targets still assigned to it (then nothing is removed), or an empty
+            list once it is gone (or when it never existed).
+        """
+        with self._schedule_session() as session:
+            row = session.exec(
+                select(SavedScheduleRow).where(
+                    SavedScheduleRow.team_id == team_id, SavedScheduleRow.name == name
+                )
+            ).first()
+            if row is None:
+                return []
+            users = session.exec(
+                select(AssignmentRow).where(AssignmentRow.schedule_id == row.id)
+            ).all()
+            if users:
+                return sorted(assignment.target for assignment in users)
+            session.delete(row)
+            session.commit()
+            return []
+
+    # Assignments
+
+    def assign_schedule(
+        self,
+        team_id: str,
+        channel_id: str,
+        target: str,
+        schedule: SavedSchedule | str,
+        user_id: str,
+    ) -> Assignment:
+        """Give `target` a schedule in a channel, replacing the one it had.
+
+        Args:
+            team_id: the Slack team.
+            channel_id: the channel whose accounts hold the target.
+            target: identifier, `account/region/identifier` or `tag:KEY=VALUE`.
+            schedule: a saved schedule, or canonical text for an inline one.
+            user_id: who assigned it.
+
+        Returns:
+            The assignment.
+        """
+        with self._schedule_session() as session:
+            if isinstance(schedule, str):
+                saved_row = SavedScheduleRow(
+                    team_id=team_id, name=None, text=schedule, created_by=user_id
+                )
+                session.add(saved_row)
+                session.flush()
+                saved = _saved(saved_row)
+            else:
+                saved = schedule
+
+            row = session.exec(
+                select(AssignmentRow).where(
+                    AssignmentRow.team_id == team_id,
+                    AssignmentRow.channel_id == channel_id,
+                    AssignmentRow.target == target,
+                )
+            ).first()
+            if row is None:
+                row = AssignmentRow(
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    target=target,
+                    schedule_id=saved.id,
+                )
+                session.add(row)
+            previous = row.schedule_id
+            row.schedule_id = saved.id
+            row.created_by = user_id
+            session.flush()
+            self._drop_inline(session, previous, keep=saved.id)
+            session.commit()
+            session.refresh(row)
+            assert row.id is not None
+            return Assignment(row.id, team_id, channel_id, target, saved, user_id)
+
+    def assignments(
+        self, team_id: str, channel_id: str | None = None
+    ) -> list[Assignment]:
+        """The team's assignments, optionally of one channel, oldest first."""
+        query = select(AssignmentRow, SavedScheduleRow).where(
+            AssignmentRow.schedule_id == SavedScheduleRow.id,
+            AssignmentRow.team_id == team_id,
+        )
+        if channel_id is not None:
+            query = query.where(AssignmentRow.channel_id == channel_id)
+        return self._assignments(query)
+
+    def all_assignments(self) -> list[Assignment]:
+        """Every assignment of every team, oldest first."""
+        query = select(AssignmentRow, SavedScheduleRow).where(
+            AssignmentRow.schedule_id == SavedScheduleRow.id
+        )
+        return self._assignments(query)
+
+    def _assignments(self, query: Any) -> list[Assignment]:
+        with self._schedule_session() as session:
+            pairs = session.exec(query.order_by(col(AssignmentRow.id))).all()
+            found = []
+            for row, saved in pairs:
+                assert row.id is not None
+                found.append(
+                    Assignment(
+                        id=row.id,
+                        team_id=row.team_id,
+                        channel_id=row.channel_id,
+                        target=row.target,
+                        schedule=_saved(saved),
+                        created_by=row.created_by,
+                    )
+                )
+            return found
+
+    def unassign(self, team_id: str, channel_id: str, target: str) -> bool:
+        """Take the schedule off a target; False when it had none in that channel."""
+        with self._schedule_session() as session:
+            row = session.exec(
+                select(AssignmentRow).where(
+                    AssignmentRow.team_id == team_id,
+                    AssignmentRow.channel_id == channel_id,
+                    AssignmentRow.target == target,
+                )
+            ).first()
+            if row is None:
+                return False
+            schedule_id = row.schedule_id
+            session.delete(row)
+            session.flush()
+            self._drop_inline(session, schedule_id, keep=None)
+            session.commit()
+            return True
+
+    @staticmethod
+    def _drop_inline(session: Session, schedule_id: int, keep: int | None) -> None:
+        """Delete an inline schedule no assignment points at any more."""
+        if schedule_id == keep:
+            return
+        saved = session.get(SavedScheduleRow, schedule_id)
+        if saved is None or saved.name is not None:
+            return
+        others = session.exec(
+            select(AssignmentRow).where(AssignmentRow.schedule_id == schedule_id)
+        ).all()
+        if not others:
+            session.delete(saved)
+
+    # One-off snoozes
+
+    def add_one_off(
+        self,
+        team_id: str,
+        channel_id: str,
+        instance: str,
+        action: Action,
+        due_at: datetime,
+        user_id: str,
+    ) -> OneOff:
+        """Persist the way back of a one-off snooze, replacing a pending one.
+
+        Args:
+            team_id: the Slack team.
+            channel_id: the channel told when it happens.
+            instance: qualified `account/region/identifier`.
+            action: what to do at `due_at` (start after a stop, stop after a start).
+            due_at: an aware instant.
+            user_id: who asked.
+
+        Returns:
+            The pending one-off.
+        """
+        with self._schedule_session() as session:
+            session.exec(
+                delete(OneOffRow).where(
+                    col(OneOffRow.team_id) == team_id,
+                    col(OneOffRow.instance) == instance,
+                    col(OneOffRow.done_at).is_(None),
+                )
+            )
+            row = OneOffRow(
+                team_id=team_id,
+                channel_id=channel_id,
+                instance=instance,
+                action=action.value,
+                due_at=due_at,
+                created_by=user_id,
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _one_off(row)
+
+    def one_offs(self, team_id: str, channel_id: str | None = None) -> list[OneOff]:
+        """The team's pending one-offs, optionally of one channel, soonest first."""
+        with self._schedule_session() as session:
+            query = select(OneOffRow).where(
+                OneOffRow.team_id == team_id, col(OneOffRow.done_at).is_(None)
+            )
+            if channel_id is not None:
+                query = query.where(OneOffRow.channel_id == channel_id)
+            rows = session.exec(query.order_by(col(OneOffRow.due_at))).all()
+            return [_one_off(row) for row in rows]
+
+    def all_one_offs(self) -> list[OneOff]:
+        """Every pending one-off of every team, soonest first."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OneOffRow)
+                .where(col(OneOffRow.done_at).is_(None))
+                .order_by(col(OneOffRow.due_at))
+            ).all()
+            return [_one_off(row) for row in rows]
+
+    def due_one_offs(self, now: datetime) -> list[OneOff]:
+        """Pending one-offs due at or before `now`, soonest first."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OneOffRow)
+                .where(col(OneOffRow.done_at).is_(None), OneOffRow.due_at <= now)
+                .order_by(col(OneOffRow.due_at))
+            ).all()
+            return [_one_off(row) for row in rows]
+
+    def finish_one_off(self, one_off_id: int, now: datetime) -> None:
+        """Mark a one-off as carried out; it stops overriding the schedule."""
+        with self._schedule_session() as session:
+            row = session.get(OneOffRow, one_off_id)
+            if row is not None and row.done_at is None:
+                row.done_at = now
+                session.commit()
+
+    def cancel_one_off(self, team_id: str, instance: str) -> bool:
+        """Drop the pending one-off of an instance; False when there was none."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OneOffRow).where(
+                    OneOffRow.team_id == team_id,
+                    OneOffRow.instance == instance,
+                    col(OneOffRow.done_at).is_(None),
+                )
+            ).all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
+            return bool(rows)
+
+    # Claims
+
+    def claim(self, key: str, owner: str) -> bool:
+        """Take a unit of scheduled work exactly once across processes.
+
+        The INSERT of a unique key is atomic on SQLite and PostgreSQL, so of several
+        replicas trying the same key one wins and the others get False.
+
+        Args:
+            key: names the work, such as `a12:2026-03-30T19:00:00+00:00:stop`.
+            owner: the process taking it, for the logs.
+
+        Returns:
+            True when this call took the work.
+        """
+        with self._schedule_session() as session:
+            session.add(SchedulerClaimRow(key=key, owner=owner))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
+            return True
+
+    def forget_scheduler_claims(self, before: datetime) -> None:
+        """Drop claims older than `before` (the catch-up window never looks back there)."""
+        with self._schedule_session() as session:
+            session.exec(
+                delete(SchedulerClaimRow).where(
+                    col(SchedulerClaimRow.claimed_at) < before
+                )
+            )
+            session.commit()
+
+    # Overrides
+
+    def add_override(
+        self,
+        team_id: str,
+        channel_id: str,
+        instance: str,
+        until: datetime,
+        user_id: str,
+    ) -> Override:
+        """Keep `instance` (qualified) running until `until`; it expires by itself."""
+        with self._schedule_session() as session:
+            row = OverrideRow(
+                team_id=team_id,
+                channel_id=channel_id,
+                instance=instance,
+                until=until,
+                created_by=user_id,
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _override(row)
+
+    def overrides(self, team_id: str, now: datetime) -> list[Override]:
+        """The team's overrides still active at `now`, latest ending first."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OverrideRow)
+                .where(OverrideRow.team_id == team_id, OverrideRow.until > now)
+                .order_by(col(OverrideRow.until).desc())
+            ).all()
+            return [_override(row) for row in rows]
+
+    # Channel settings
+
+    def notice_minutes(self, team_id: str, channel_id: str) -> int:
+        """Minutes before a scheduled stop the channel is warned (0 = never)."""
+        with self._schedule_session() as session:
+            row = session.get(ChannelSettingRow, (team_id, channel_id))
+            return DEFAULT_NOTICE_MINUTES if row is None else row.notice_minutes
+
+    def set_notice_minutes(self, team_id: str, channel_id: str, minutes: int) -> None:
+        """Set how many minutes before a scheduled stop the channel is warned."""
+        with self._schedule_session() as session:
+            row = session.get(ChannelSettingRow, (team_id, channel_id))
+            if row is None:
+                row = ChannelSettingRow(team_id=team_id, channel_id=channel_id)
+                session.add(row)
+            row.notice_minutes = minutes
+            session.commit()
+
+    # Notices owed to channels
+
+    def add_notice(
+        self, team_id: str, channel_id: str, text: str, blocks: str
+    ) -> Notice:
+        """Keep a channel message until it is delivered."""
+        with self._schedule_session() as session:
+            row = NoticeRow(
+                team_id=team_id, channel_id=channel_id, text=text, blocks=blocks
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _notice(row)
+
+    def undelivered_notices(self, older_than: datetime | None = None) -> list[Notice]:
+        """Messages Slack has not accepted yet, oldest first."""
+        with self._schedule_session() as session:
+            query = select(NoticeRow).where(col(NoticeRow.delivered_at).is_(None))
+            if older_than is not None:
+                query = query.where(NoticeRow.created_at < older_than)
+            rows = session.exec(query.order_by(col(NoticeRow.id))).all()
+            return [_notice(row) for row in rows]
+
+    def notice_delivered(self, notice_id: int, now: datetime) -> None:
+        """Mark a message as accepted by Slack."""
+        with self._schedule_session() as session:
+            row = session.get(NoticeRow, notice_id)
+            if row is not None:
+                row.delivered_at = now
+                row.attempts += 1
+                session.commit()
+
+    def notice_failed(self, notice_id: int, error: str) -> None:
+        """Count a failed delivery and keep the Slack error code."""
+        with self._schedule_session() as session:
+            row = session.get(NoticeRow, notice_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error
+                session.commit()
+
+    # Busy instances waiting to be acted on
+
+    def add_busy_retry(
+        self,
+        team_id: str,
+        channel_id: str,
+        instance: str,
+        action: Action,
+        actor: str,
+        first_at: datetime,
+        deadline: datetime,
+        status: str,
+    ) -> BusyRetry:
+        """Remember a scheduled action that met a busy instance, replacing a pending one."""
+        with self._schedule_session() as session:
+            for old in session.exec(
+                select(BusyRetryRow).where(
+                    BusyRetryRow.instance == instance,
+                    col(BusyRetryRow.done_at).is_(None),
+                )
+            ).all():
+                old.done_at = first_at
+            row = BusyRetryRow(
+                team_id=team_id,
+                channel_id=channel_id,
+                instance=instance,
+                action=action.value,
+                actor=actor,
+                first_at=first_at,
+                deadline=deadline,
+                last_status=status,
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _busy(row)
+
+    def busy_retries(self) -> list[BusyRetry]:
+        """Every pending busy retry, oldest first."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(BusyRetryRow)
+                .where(col(BusyRetryRow.done_at).is_(None))
+                .order_by(col(BusyRetryRow.id))
+            ).all()
+            return [_busy(row) for row in rows]
+
+    def note_busy(self, retry_id: int, status: str) -> None:
+        """Record the state a waiting instance was seen in."""
+        with self._schedule_session() as session:
+            row = session.get(BusyRetryRow, retry_id)
+            if row is not None:
+                row.last_status = status
+                session.commit()
+
+    def finish_busy_retry(self, retry_id: int, now: datetime) -> None:
+        """Settle a busy retry (acted on, given up, or no longer wanted)."""
+        with self._schedule_session() as session:
+            row = session.get(BusyRetryRow, retry_id)
+            if row is not None and row.done_at is None:
+                row.done_at = now
+                session.commit()
+
+    # What the bot did, for the seven-day rule
+
+    def note_bot_action(self, instance: str, action: Action, at: datetime) -> None:
+        """Record that SnoozeDB stopped or started `instance` (qualified) at `at`."""
+        with self._schedule_session() as session:
+            row = session.get(BotActionRow, instance)
+            if row is None:
+                row = BotActionRow(instance=instance)
+                session.add(row)
+            if action is Action.STOP:
+                row.last_stop_at = at
+            else:
+                row.last_start_at = at
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                self.note_bot_action(instance, action, at)
+
+    def bot_actions(self, instances: Sequence[str]) -> dict[str, BotAction]:
+        """The last stop and start SnoozeDB made, for each of these instances it touched."""
+        if not instances:
+            return {}
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(BotActionRow).where(
+                    col(BotActionRow.instance).in_(list(instances))
+                )
+            ).all()
+            return {
+                row.instance: BotAction(
+                    row.instance, row.last_stop_at, row.last_start_at
+                )
+                for row in rows
+            }
+
+    # Marks
+
+    def mark(self, name: str) -> datetime | None:
+        """A named instant of the scheduler, such as `last_run`."""
+        with self._schedule_session() as session:
+            row = session.get(SchedulerMarkRow, name)
+            return None if row is None else row.at
+
+    def advance_mark(self, name: str, at: datetime) -> None:
+        """Move a named instant forward to `at` (never backward)."""
+        with self._schedule_session() as session:
+            row = session.get(SchedulerMarkRow, name)
+            if row is None:
+                session.add(SchedulerMarkRow(name=name, at=at))
+            elif row.at < at:
+                row.at = at
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                self.advance_mark(name, at)
+
+
+class Storage(ScheduleStorage):
     """Every read and write of SnoozeDB's tables."""
 
     def __init__(self, url: str) -> None:
@@ -158,7 +938,9 @@ class Storage:
                 session.add(row)
                 session.commit()
                 session.refresh(row)
-                logger.info("issued External ID for team=%s channel=%s", team_id, channel_id)
+                logger.info(
+                    "issued External ID for team=%s channel=%s", team_id, channel_id
+                )
             return _account(row), created
 
     def accounts(self, team_id: str, channel_id: str | None = None) -> list[Account]:
@@ -195,7 +977,9 @@ class Storage:
         """Every account of every team that has a verified role."""
         with self._session() as session:
             rows = session.exec(
-                select(AccountRow).where(AccountRow.status != AccountStatus.PENDING.value)
+                select(AccountRow).where(
+                    AccountRow.status != AccountStatus.PENDING.value
+                )
             ).all()
             return [_account(row) for row in rows]
 
@@ -210,7 +994,11 @@ class Storage:
             return row is not None
 
     def activate(
-        self, account_id: int, role_arn: str, aws_account_id: str, regions: Sequence[str]
+        self,
+        account_id: int,
+        role_arn: str,
+        aws_account_id: str,
+        regions: Sequence[str],
     ) -> Account | None:
         """Turn a pending connection active with its verified role.
 
@@ -297,7 +1085,9 @@ class Storage:
         """Drop request claims past Slack's replay window."""
         with self._session() as session:
             cutoff = _now() - older_than
-            session.exec(delete(RequestClaimRow).where(col(RequestClaimRow.claimed_at) < cutoff))
+            session.exec(
+                delete(RequestClaimRow).where(col(RequestClaimRow.claimed_at) < cutoff)
+            )
             session.commit()
 
     # --- Audit log -------------------------------------------------------------
@@ -316,13 +1106,18 @@ class Storage:
                         action=outcome.action.value,
                         instance=outcome.ref.qualified,
                         outcome=outcome.kind.value,
-                        detail=(outcome.reason or "") + (f":{outcome.detail}" if outcome.detail else ""),
+                        detail=(outcome.reason or "")
+                        + (f":{outcome.detail}" if outcome.detail else ""),
                     )
                 )
             session.commit()
 
     def history(
-        self, team_id: str, channel_id: str, identifier: str | None = None, limit: int = 20
+        self,
+        team_id: str,
+        channel_id: str,
+        identifier: str | None = None,
+        limit: int = 20,
     ) -> list[AuditEntry]:
         """The channel's most recent audit entries, newest first."""
         with self._session() as session:
@@ -331,7 +1126,9 @@ class Storage:
             )
             if identifier:
                 query = query.where(col(AuditRow.instance).endswith("/" + identifier))
-            rows = session.exec(query.order_by(col(AuditRow.at).desc()).limit(limit)).all()
+            rows = session.exec(
+                query.order_by(col(AuditRow.at).desc()).limit(limit)
+            ).all()
             return [
                 AuditEntry(
                     at=row.at,
