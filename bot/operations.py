@@ -39,6 +39,12 @@ class Survey:
     instances: list[Instance] = field(default_factory=list)
     problems: list[AccountProblem] = field(default_factory=list)
 
+    def close(self) -> None:
+        """Drop every session's temporary credentials."""
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+
     def instances_of(self, account: Account) -> list[Instance]:
         """The instances found in one account."""
         return [
@@ -66,7 +72,7 @@ class Operations:
     def survey(
         self, accounts: Sequence[Account], purpose: str, *, all_regions: bool = False
     ) -> Survey:
-        """Assume each account's role once and list its instances.
+        """Assume each account's role once and list its instances; drop the credentials.
 
         Args:
             accounts: the accounts to read.
@@ -77,6 +83,13 @@ class Operations:
         Returns:
             The survey, with a problem for each account that could not be read.
         """
+        survey = self._open_survey(accounts, purpose, all_regions=all_regions)
+        survey.close()
+        return survey
+
+    def _open_survey(
+        self, accounts: Sequence[Account], purpose: str, *, all_regions: bool = False
+    ) -> Survey:
         survey = Survey()
         for account in accounts:
             try:
@@ -157,23 +170,20 @@ class Operations:
             InstanceNotFound: no instance matches and every account could be read.
             InstanceAmbiguous: the name exists in several accounts or regions.
         """
-        survey = self.survey(accounts, action.value)
+        survey = self._open_survey(accounts, action.value)
         try:
-            targets = rules.resolve(target, survey.instances)
-        except SnoozeError:
-            if survey.problems:
+            targets = self._resolve(target, accounts, survey)
+            if targets is None:
                 # The instance may live in the account that could not be read: say
                 # that, not "no such database".
                 return ActionReport(action, target, (), tuple(survey.problems))
-            if not self._has_unscanned_regions(accounts):
-                raise
-            survey = self.survey(accounts, action.value, all_regions=True)
-            targets = rules.resolve(target, survey.instances)
+            outcomes = [
+                self._act_on(survey, instance, action, manual, confirmed)
+                for instance in targets
+            ]
+        finally:
+            survey.close()
 
-        outcomes = [
-            self._act_on(survey, instance, action, manual, confirmed)
-            for instance in targets
-        ]
         if accounts:
             self.storage.record_outcomes(
                 accounts[0].team_id, accounts[0].channel_id, actor, outcomes
@@ -188,8 +198,38 @@ class Operations:
             )
         return ActionReport(action, target, tuple(outcomes), tuple(survey.problems))
 
-    def _has_unscanned_regions(self, accounts: Sequence[Account]) -> bool:
-        return any(set(self.bridge.regions) - set(self._regions(a)) for a in accounts)
+    def _resolve(
+        self, target: str, accounts: Sequence[Account], survey: Survey
+    ) -> list[Instance] | None:
+        """Resolve `target`, reading the regions not yet known to hold instances if needed.
+
+        The extra regions are read with the sessions already open, so the operation
+        still assumes each role once. Returns None when an account could not be read.
+        """
+        try:
+            return rules.resolve(target, survey.instances)
+        except SnoozeError:
+            if survey.problems:
+                return None
+            if not self._scan_remaining_regions(accounts, survey):
+                raise
+        return rules.resolve(target, survey.instances)
+
+    def _scan_remaining_regions(
+        self, accounts: Sequence[Account], survey: Survey
+    ) -> bool:
+        scanned = False
+        for account in accounts:
+            session = survey.sessions.get(account.id)
+            remaining = [r for r in self.bridge.regions if r not in account.regions]
+            if session is None or not remaining or not account.regions:
+                continue
+            found = session.scan(remaining)
+            survey.instances.extend(found.instances)
+            regions = sorted(set(account.regions) | set(found.regions_with_instances))
+            self.storage.note_regions(account.id, regions)
+            scanned = True
+        return scanned
 
     def _act_on(
         self,

@@ -400,3 +400,25 @@ def test_slow_aws_never_holds_up_the_acknowledgement(world: OfflineWorld):
     assert all("Looking at this channel" in render(body) for _, body in acks)  # type: ignore[arg-type]
     assert posted_while_acking == 0
     assert len(world.slack.responses) - before == 5
+
+
+def test_database_in_a_region_not_seen_before_is_found_with_one_role_assumption(
+    world: OfflineWorld,
+):
+    west = world.aws.customer_session(CUSTOMER_ACCOUNT, "eu-west-1").client("rds")
+    west.delete_db_instance(DBInstanceIdentifier="reports-db", SkipFinalSnapshot=True)
+    connect(world)
+    west.create_db_instance(
+        DBInstanceIdentifier="late-db",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password",
+        AllocatedStorage=20,
+    )
+    world.aws.reset_counts()
+
+    _, later = say(world, "stop late-db")
+
+    assert "`late-db` (eu-west-1): stopping now." in shown(later)
+    assert len(world.aws.assume_role_calls) == 1
