@@ -8,6 +8,7 @@ sentence is built here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.domain import (
     Account,
@@ -430,3 +431,419 @@ def serving(url: str) -> str:
 
 
 BODY_TOO_LARGE = "Request body too large."
+
+
+# --- Schedule commands -----------------------------------------------------------
+# `/snooze schedule`, one-off snoozes, `/snooze next`, `/snooze explain`,
+# `/snooze history`. Instants arrive aware, already in the zone they are shown in.
+
+USAGE_SCHEDULE = "/snooze schedule DB | tag:KEY=VALUE SCHEDULE | NAME"
+SUMMARY_SCHEDULE = (
+    "give a database a schedule, as in `/snooze schedule qa-db mon-fri 08:00-20:00`; "
+    "also `schedule define NAME SCHEDULE`, `schedule list`, `schedule remove DB | NAME`"
+)
+USAGE_SCHEDULE_DEFINE = "/snooze schedule define NAME SCHEDULE"
+USAGE_SCHEDULE_REMOVE = "/snooze schedule remove DB | tag:KEY=VALUE | NAME"
+USAGE_NEXT = "/snooze next"
+SUMMARY_NEXT = "list the coming scheduled and one-off actions of this channel"
+USAGE_EXPLAIN = "/snooze explain DB"
+SUMMARY_EXPLAIN = "say which schedule applies to a database, where it came from, what is next"
+USAGE_HISTORY = "/snooze history [DB]"
+SUMMARY_HISTORY = "show the recent actions: who or which schedule, what, when, outcome"
+
+SCHEDULE_SAY_WHAT = "Name a database and a schedule."
+SCHEDULE_DEFINE_WHAT = "Give a name and a schedule."
+SCHEDULE_REMOVE_WHAT = "Name one database, tag selector or schedule name."
+SCHEDULE_NEVER_CHANGES = "This schedule never changes the database's state."
+SCHEDULE_LIST_EMPTY = (
+    "No saved schedules and nothing scheduled in this channel yet. Type "
+    "`/snooze schedule define office-hours mon-fri 08:00-20:00` or "
+    "`/snooze schedule DB mon-fri 08:00-20:00`."
+)
+SCHEDULE_LIST_NAMED = "*Saved schedules*"
+SCHEDULE_LIST_ASSIGNED = "*Scheduled in this channel*"
+
+
+def when(at: datetime) -> str:
+    """An instant as users read it, on the clock of the zone it carries."""
+    return f"{at:%a %d %b %H:%M}"
+
+
+def _zone_of(at: datetime) -> str:
+    return getattr(at.tzinfo, "key", None) or at.strftime("%Z") or "UTC"
+
+
+def when_in_zone(at: datetime) -> str:
+    return f"{when(at)} ({_zone_of(at)})"
+
+
+def target_words(target: str) -> str:
+    """A target as a sentence names it: a database, or the databases a tag selects."""
+    if target.startswith("tag:"):
+        return f"databases tagged `{target[4:]}`"
+    return f"`{target}`"
+
+
+def schedule_missing(target: str) -> str:
+    return f"Give `{_short(target)}` a schedule, as in `mon-fri 08:00-20:00`, or a saved name."
+
+
+def schedule_bad_selector(target: str) -> str:
+    return (
+        f"`{_short(target)}` is not a tag selector: write `tag:KEY=VALUE`, "
+        "as in `tag:team=qa`."
+    )
+
+
+def schedule_bad_target(target: str) -> str:
+    return (
+        f"`{_short(target)}` is not a database name: type its DBInstanceIdentifier, "
+        "`ACCOUNT/REGION/DB` or `tag:KEY=VALUE`."
+    )
+
+
+def unknown_schedule(name: str, suggestions: Sequence[str]) -> str:
+    shown = _short(name)
+    if suggestions:
+        return (
+            f"unknown schedule {shown}: did you mean {suggestions[0]}? Nothing was saved; "
+            "type `/snooze schedule list` to see the saved schedules."
+        )
+    return (
+        f"unknown schedule {shown}. Nothing was saved; type "
+        f"`/snooze schedule define {shown} SCHEDULE` to create it, or a schedule "
+        "such as `mon-fri 08:00-20:00`."
+    )
+
+
+def schedule_checking(target: str) -> str:
+    return f"Looking for `{_short(target)}` in this channel's accounts before saving..."
+
+
+def schedule_assigned(user_id: str, target: str, name: str | None, text: str) -> str:
+    what = f"the schedule `{name}` (`{text}`)" if name else f"the schedule `{text}`"
+    return f"<@{user_id}> gave {target_words(target)} {what}."
+
+
+def schedule_not_stoppable(target: str, reason: str) -> str:
+    return (
+        f"Note: `{target}` is {reason}, so its scheduled stops will be refused. "
+        "Type `/snooze schedule remove " + target + "` to take the schedule off."
+    )
+
+
+def coming_heading(zone: str) -> str:
+    return f"Next, on the {zone} clock:"
+
+
+def transition_line(action: Action, at: datetime) -> str:
+    return f"• {action.value} {when(at)}"
+
+
+def clock_change(at: datetime, forward: bool) -> str:
+    direction = "forward" if forward else "back"
+    return f"Clocks go {direction} on {at:%a %d %b} ({_zone_of(at)})."
+
+
+def schedule_bad_name(name: str) -> str:
+    return (
+        f"`{_short(name)}` cannot name a schedule: use lowercase letters, digits and "
+        "dashes, starting with a letter, as in `office-hours`."
+    )
+
+
+def schedule_name_reads_as_schedule(name: str) -> str:
+    return (
+        f"`{name}` cannot name a schedule: it is a word of the schedule language. "
+        "Pick another name, as in `office-hours`."
+    )
+
+
+def schedule_defined(user_id: str, name: str, text: str) -> str:
+    return f"<@{user_id}> saved the schedule `{name}`: `{text}`."
+
+
+def schedule_unassigned(user_id: str, target: str) -> str:
+    return f"<@{user_id}> took the schedule off {target_words(target)}."
+
+
+def schedule_removed(user_id: str, name: str) -> str:
+    return f"<@{user_id}> removed the saved schedule `{name}`."
+
+
+def schedule_in_use(name: str, targets: Sequence[str]) -> str:
+    return (
+        f"The schedule `{name}` is still used by {_quote_list(targets)}, so it was kept. "
+        "Give them another schedule or type `/snooze schedule remove TARGET` for each first."
+    )
+
+
+def schedule_nothing_to_remove(word: str, suggestions: Sequence[str]) -> str:
+    shown = _short(word)
+    if suggestions:
+        return (
+            f"Nothing called `{shown}` has a schedule here, and no saved schedule has "
+            f"that name. Did you mean {_quote_list(suggestions)}?"
+        )
+    return (
+        f"Nothing called `{shown}` has a schedule here, and no saved schedule has that "
+        "name. Type `/snooze schedule list` to see them."
+    )
+
+
+def schedule_named_line(name: str, text: str) -> str:
+    return f"• `{name}`: `{text}`"
+
+
+def assignment_line(target: str, name: str | None, text: str) -> str:
+    follows = f"`{name}` (`{text}`)" if name else f"`{text}`"
+    return f"• {target_words(target)}: {follows}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# One-off snoozes
+
+
+def working_until(action: Action, target: str, until: datetime) -> str:
+    verb = "Stopping" if action is Action.STOP else "Starting"
+    return (
+        f"{verb} `{target}` until {when_in_zone(until)}... "
+        "the result will be posted in this channel."
+    )
+
+
+def way_back(action: Action, until: datetime) -> str:
+    verb = "start" if action is Action.START else "stop"
+    return f"SnoozeDB will {verb} it again at {when_in_zone(until)}."
+
+
+def one_off_usage(action: Action) -> str:
+    return (
+        f"Name one database, then optionally how long: "
+        f"`/snooze {action.value} DB for 3h` or `/snooze {action.value} DB until tomorrow 9am`."
+    )
+
+
+# `/snooze next`
+
+NEXT_EMPTY = (
+    "Nothing is scheduled in this channel. Type `/snooze schedule DB mon-fri 08:00-20:00` "
+    "to give a database a schedule."
+)
+NEXT_HEADING = "*Coming actions in this channel*"
+
+
+def next_line(at: datetime, action: Action, target: str, why: str) -> str:
+    return f"• {when_in_zone(at)} · {action.value} {target_words(target)} · {why}"
+
+
+def next_by_schedule(name: str | None, text: str) -> str:
+    return f"schedule `{name}`" if name else f"`{text}`"
+
+
+def next_by_one_off(user_id: str) -> str:
+    return f"one-off by <@{user_id}>"
+
+
+# `/snooze explain`
+
+EXPLAIN_ONE = "Name one database, not a tag selector."
+
+
+def explain_checking(target: str) -> str:
+    return f"Looking up `{_short(target)}` and its tags..."
+
+
+def explain_nothing(where: str) -> str:
+    return (
+        f"{where} follows no schedule: SnoozeDB only stops or starts it when asked. "
+        "Type `/snooze schedule DB SCHEDULE` to give it one."
+    )
+
+
+def explain_unknown_tag(where: str, name: str, suggestions: Sequence[str]) -> str:
+    hint = f" Did you mean `{suggestions[0]}`?" if suggestions else ""
+    return (
+        f"{where} is tagged `snoozedb:schedule={name}`, but no saved schedule has that "
+        f"name, so it follows none.{hint} Fix the tag, or type "
+        f"`/snooze schedule define {name} SCHEDULE`."
+    )
+
+
+def explain_direct(where: str, target: str, name: str | None, text: str, user: str) -> str:
+    return (
+        f"{where} follows {_named(name, text)}, given to `{target}` by <@{user}>."
+    )
+
+
+def explain_selector(where: str, target: str, name: str | None, text: str) -> str:
+    return (
+        f"{where} follows {_named(name, text)} because it matches the tag selector "
+        f"`{target}`. When several selectors match, the most recently assigned one wins."
+    )
+
+
+def explain_tagged(where: str, tag: str, name: str | None, text: str) -> str:
+    return f"{where} follows {_named(name, text)} because it is tagged `{tag}`."
+
+
+def explain_one_off(where: str, user_id: str, action: Action, until: datetime) -> str:
+    held = "stopped" if action is Action.START else "running"
+    return (
+        f"{where} is held {held} by a one-off from <@{user_id}> until "
+        f"{when_in_zone(until)}; its schedule resumes after."
+    )
+
+
+def explain_override(where: str, user_id: str, until: datetime) -> str:
+    return (
+        f"{where} is kept running by <@{user_id}> until {when_in_zone(until)}; "
+        "its schedule resumes after."
+    )
+
+
+def explain_no_schedule_after() -> str:
+    return "No schedule applies after that."
+
+
+def explain_desired(desired: str) -> str:
+    match desired:
+        case "running":
+            return "Right now it should be running."
+        case "stopped":
+            return "Right now it should be stopped."
+        case _:
+            return "Right now its schedule has no opinion: it only names start or stop times."
+
+
+EXPLAIN_EXCLUDED = (
+    "It is tagged `snoozedb:exclude=true`, so scheduled actions skip it until the tag "
+    "is removed."
+)
+
+
+def _named(name: str | None, text: str) -> str:
+    return f"the schedule `{name}` (`{text}`)" if name else f"the schedule `{text}`"
+
+
+# `/snooze history`
+
+HISTORY_EMPTY = "No actions recorded in this channel yet."
+
+
+def history_heading(identifier: str | None, zone: str) -> str:
+    about = f" of `{identifier}`" if identifier else ""
+    return f"*Recent actions{about}* (times in {zone})"
+
+
+def history_actor(actor: str) -> str:
+    kind, _, name = actor.partition(":")
+    if kind == "user" and name:
+        return f"<@{name}>"
+    if kind == "schedule" and name:
+        return f"schedule `{name}`"
+    return actor or "SnoozeDB"
+
+
+def history_line(
+    at: datetime, actor: str, action: Action, instance: str, outcome: str, detail: str
+) -> str:
+    identifier = instance.rsplit("/", 1)[-1]
+    region = instance.split("/")[1] if instance.count("/") == 2 else ""
+    where = f"`{identifier}` ({region})" if region else f"`{identifier}`"
+    said = outcome.replace("_", " ") + (f" ({detail})" if detail else "")
+    return f"• {when(at)} · {history_actor(actor)} · {action.value} {where} · {said}"
+
+
+# --- Scheduler -------------------------------------------------------------------
+
+
+def scheduled_heading(aws_account_id: str) -> str:
+    return f"*Scheduled run* for AWS account {aws_account_id}:"
+
+
+def cause_schedule(name: str | None, target: str) -> str:
+    return f"schedule `{name}`" if name else f"schedule of `{target}`"
+
+
+def cause_one_off(user_id: str) -> str:
+    return f"one-off snooze by <@{user_id}>"
+
+
+def cause_override_ended(user_id: str) -> str:
+    return f"keep-running by <@{user_id}> ended"
+
+
+def scheduled_line(sentence: str, cause: str) -> str:
+    return f"• {sentence} _({cause})_"
+
+
+def busy_waiting(ref: InstanceRef, state: str, until: str) -> str:
+    return (
+        f"{_where(ref)}: busy ({state}). SnoozeDB tries again every minute until "
+        f"{until} and then says how it ended."
+    )
+
+
+def gave_up(ref: InstanceRef, action: Action, minutes: int, state: str) -> str:
+    return (
+        f"{_where(ref)}: not {_PAST[action]}, gave up after {minutes} minutes: still "
+        f"{state}. {action.value.capitalize()} it from the RDS console or with "
+        f"`/snooze {action.value} {ref.identifier}` once it is available."
+    )
+
+
+def kept_running(ref: InstanceRef, until: str, user_id: str) -> str:
+    return (
+        f"{_where(ref)}: kept running until {until} as <@{user_id}> asked; "
+        "the schedule takes over then."
+    )
+
+
+def restarted_after_seven_days(sentence: str) -> str:
+    return (
+        f"{sentence} RDS starts a database by itself after seven days stopped; its "
+        "schedule wants it stopped, so SnoozeDB stopped it again."
+    )
+
+
+def enforced(sentence: str) -> str:
+    return (
+        f"{sentence} It was started outside its schedule, which says `enforce`, so "
+        "SnoozeDB stopped it again. Press *Keep running* next time to keep it up."
+    )
+
+
+def role_broken_during_run(aws_account_id: str, sentence: str) -> str:
+    return (
+        f"*Scheduled run* could not reach AWS account {aws_account_id}; nothing was "
+        f"stopped or started there. {sentence} SnoozeDB says this once and tries "
+        "again at the next scheduled time."
+    )
+
+
+def prestop_notice(at: str, minutes: int, identifiers: Sequence[str]) -> str:
+    names = ", ".join(f"`{name}`" for name in identifiers)
+    return (
+        f"In {minutes} minutes ({at}) SnoozeDB stops {names} on schedule. "
+        "Need it longer? Press a button."
+    )
+
+
+NOTICE_KEEP_HOUR = "Keep running 1 hour"
+NOTICE_KEEP_WINDOW = "Keep running until the next window"
+NOTICE_STOP_NOW = "Stop now"
+NOTICE_ALREADY_ANSWERED = "This notice was already answered; nothing more was done."
+NOTICE_NOT_ALLOWED = "This notice belongs to another channel; nothing was done."
+
+
+def kept_running_by(user_id: str, identifiers: Sequence[str], until: str) -> str:
+    names = ", ".join(f"`{name}`" for name in identifiers)
+    return f"<@{user_id}> kept {names} running until {until}; the schedule resumes then."
+
+
+def stopped_now_by(user_id: str) -> str:
+    return f"<@{user_id}> asked to stop these now instead of on schedule:"
