@@ -704,6 +704,24 @@ class ScheduleStorage:
             ).all()
             return [_override(row) for row in rows]
 
+    def all_overrides(self, now: datetime) -> list[Override]:
+        """Every team's overrides still active at `now`."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OverrideRow).where(OverrideRow.until > now)
+            ).all()
+            return [_override(row) for row in rows]
+
+    def overrides_ending(self, since: datetime, now: datetime) -> list[Override]:
+        """Overrides that expired in (`since`, `now`], so the schedule takes over again."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OverrideRow).where(
+                    OverrideRow.until > since, OverrideRow.until <= now
+                )
+            ).all()
+            return [_override(row) for row in rows]
+
     # Channel settings
 
     def notice_minutes(self, team_id: str, channel_id: str) -> int:
@@ -711,6 +729,12 @@ class ScheduleStorage:
         with self._schedule_session() as session:
             row = session.get(ChannelSettingRow, (team_id, channel_id))
             return DEFAULT_NOTICE_MINUTES if row is None else row.notice_minutes
+
+    def all_notice_minutes(self) -> dict[tuple[str, str], int]:
+        """Notice minutes of every channel that changed the default, by (team, channel)."""
+        with self._schedule_session() as session:
+            rows = session.exec(select(ChannelSettingRow)).all()
+            return {(row.team_id, row.channel_id): row.notice_minutes for row in rows}
 
     def set_notice_minutes(self, team_id: str, channel_id: str, minutes: int) -> None:
         """Set how many minutes before a scheduled stop the channel is warned."""
