@@ -1,0 +1,988 @@
+"""The scheduler: carry out due transitions exactly once and tell the channel.
+
+APScheduler only says "look now", once a minute. What is due is read from our own
+tables each time (`run_due`), and every unit of work is claimed with an INSERT of a
+unique key before it is done, so one process or several replicas sharing PostgreSQL
+act once per transition (APScheduler 3 cannot share a job store, see FACTS).
+
+A run looks at the window (last run, now]. Per account it assumes the role once,
+lists each region once, decides per instance (one-offs, overrides, the schedule in
+force), acts, and posts one message per account and channel. Accounts are handled
+concurrently. Busy instances are tried again on later runs until a deadline; nothing
+here sleeps except the Slack pacing of one message a second per channel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages, notices, planning, rules
+from bot.aws_bridge import AccountSession
+from bot.blocks import Block, sections
+from bot.config import Settings
+from bot.domain import (
+    Account,
+    Action,
+    Assignment,
+    Instance,
+    OneOff,
+    Outcome,
+    OutcomeKind,
+    Override,
+    Reason,
+    SavedSchedule,
+)
+from bot.operations import Operations, Survey
+from bot.schedule import Desired, Transition
+from bot.storage import DEFAULT_NOTICE_MINUTES, Storage
+
+logger = logging.getLogger(__name__)
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+TICK = timedelta(minutes=1)
+CATCH_UP = timedelta(hours=24)
+BUSY_DEADLINE = timedelta(minutes=30)
+SEVEN_DAYS = timedelta(days=7)
+# RDS restarts "about" seven days after the stop; the hourly sweep sees it late.
+SEVEN_DAYS_EARLIEST = SEVEN_DAYS - timedelta(hours=1)
+SEVEN_DAYS_LATEST = SEVEN_DAYS + timedelta(days=1)
+ACCOUNT_WORKERS = 32
+UNDELIVERABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
+
+
+def _minute(instant: datetime) -> str:
+    return _utc(instant).replace(second=0, microsecond=0).isoformat()
+
+
+def _clock(instant: datetime) -> str:
+    return _utc(instant).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- Posting ---------------------------------------------------------------------------
+
+
+class Poster:
+    """Posts channel messages with chat.postMessage, about one a second per channel.
+
+    Every message is kept in storage first and marked delivered when Slack accepts
+    it; one the bot cannot post (not in the channel) stays undelivered and is tried
+    again on later runs. 429 answers are retried by the client's handler.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        client: WebClient,
+        *,
+        clock: Clock = utc_now,
+        pace_seconds: float = 1.0,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Wrap a Web API client.
+
+        Args:
+            storage: where messages wait until delivered.
+            client: a WebClient with the bot token (see `bot.slack_app.web_client`).
+            clock: the current instant.
+            pace_seconds: the least time between two posts to one channel.
+            pause: how to wait for the pace (tests pass a no-op).
+        """
+        self.storage = storage
+        self.client = client
+        self.clock = clock
+        self.pace_seconds = pace_seconds
+        self.pause = pause
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def post(
+        self, team_id: str, channel_id: str, text: str, blocks: Sequence[Block] = ()
+    ) -> bool:
+        """Keep and deliver one message; False when Slack refused it (kept for retry)."""
+        notice = self.storage.add_notice(
+            team_id, channel_id, text, json.dumps(list(blocks)) if blocks else ""
+        )
+        return self._deliver(notice.id, channel_id, text, notice.blocks)
+
+    def retry_undelivered(self) -> int:
+        """Try again every message Slack refused before; returns how many went out."""
+        sent = 0
+        for notice in self.storage.undelivered_notices():
+            sent += self._deliver(
+                notice.id, notice.channel_id, notice.text, notice.blocks
+            )
+        return sent
+
+    def _deliver(self, notice_id: int, channel_id: str, text: str, blocks: str) -> bool:
+        with self._guard:
+            lock = self._locks[channel_id]
+        with lock:
+            wait = (
+                self._last.get(channel_id, -1e9) + self.pace_seconds - time.monotonic()
+            )
+            if wait > 0:
+                self.pause(wait)
+            try:
+                self.client.chat_postMessage(
+                    channel=channel_id,
+                    text=text,
+                    blocks=json.loads(blocks) if blocks else None,
+                )
+            except SlackApiError as error:
+                code = str(error.response.get("error", "unknown"))
+                self.storage.notice_failed(notice_id, code)
+                level = logging.WARNING if code in UNDELIVERABLE else logging.ERROR
+                logger.log(
+                    level,
+                    "could not post to channel=%s (%s); kept for retry",
+                    channel_id,
+                    code,
+                )
+                return False
+            except OSError:
+                self.storage.notice_failed(notice_id, "unreachable")
+                logger.warning("Slack did not answer for channel=%s; kept", channel_id)
+                return False
+            finally:
+                self._last[channel_id] = time.monotonic()
+        self.storage.notice_delivered(notice_id, self.clock())
+        return True
+
+
+# --- One run ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What one run did, for logs and tests."""
+
+    since: datetime
+    now: datetime
+    accounts_surveyed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+    messages: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class _World:
+    """Everything read from storage once per run, shared by the account workers."""
+
+    since: datetime
+    now: datetime
+    owner: str
+    assignments: dict[tuple[str, str], list[Assignment]]
+    named: dict[str, dict[str, SavedSchedule]]
+    one_offs: dict[str, list[OneOff]]
+    due_one_offs: dict[str, list[OneOff]]
+    overrides: dict[str, list[Override]]
+    ending: dict[str, list[Override]]
+    busy: dict[str, list[Any]]
+    sweep: bool
+    notice_minutes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass
+class _AccountRun:
+    """The lines and outcomes one account produced in one run."""
+
+    lines: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    acted: set[str] = field(default_factory=set)
+    enforced: list[str] = field(default_factory=list)
+    dropped: int = 0
+
+
+def run_due(
+    storage: Storage,
+    operations: Operations,
+    poster: Poster,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    owner: str = OWNER,
+    workers: int = ACCOUNT_WORKERS,
+) -> RunReport:
+    """Carry out every transition due in (`since`, `now`], each exactly once.
+
+    Args:
+        storage: the tables (the truth), shared by every replica.
+        operations: surveys accounts with one role assumption each.
+        poster: posts the channel messages.
+        now: the current instant (injected; nothing here reads the clock).
+        since: the end of the previous run; the stored mark when None, at most
+            24 hours back (older transitions are dropped).
+        owner: names this process in claims.
+        workers: how many accounts are handled at once.
+
+    Returns:
+        What the run did.
+    """
+    now = _utc(now)
+    if since is None:
+        since = storage.mark("last_run") or now - TICK
+    since = max(_utc(since), now - CATCH_UP)
+    report = RunReport(since, now)
+    poster.retry_undelivered()
+
+    world = _read_world(storage, since, now, owner)
+    accounts = [a for a in storage.all_active_accounts() if _needs_survey(world, a)]
+    report.accounts_surveyed = len(accounts)
+
+    def one(account: Account) -> _AccountRun:
+        try:
+            return _run_account(storage, operations, poster, world, account)
+        except Exception:
+            logger.exception(
+                "scheduled run failed for account=%s", account.aws_account_id
+            )
+            return _AccountRun()
+
+    if accounts:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(workers, len(accounts)))
+        ) as pool:
+            for done in pool.map(one, accounts):
+                report.outcomes.extend(done.outcomes)
+                report.dropped += done.dropped
+                report.messages += bool(done.lines)
+    storage.advance_mark("last_run", now)
+    storage.forget_scheduler_claims(now - 2 * CATCH_UP)
+    return report
+
+
+def _read_world(storage: Storage, since: datetime, now: datetime, owner: str) -> _World:
+    assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
+    for assignment in storage.all_assignments():
+        assignments[(assignment.team_id, assignment.channel_id)].append(assignment)
+    teams = {a.team_id for a in storage.all_active_accounts()}
+    named = {
+        team: {s.name: s for s in storage.named_schedules(team) if s.name}
+        for team in teams
+    }
+    one_offs: dict[str, list[OneOff]] = defaultdict(list)
+    for one_off in storage.all_one_offs():
+        one_offs[one_off.team_id].append(one_off)
+    due: dict[str, list[OneOff]] = defaultdict(list)
+    for one_off in storage.due_one_offs(now):
+        due[_account_of(one_off.instance)].append(one_off)
+    overrides: dict[str, list[Override]] = defaultdict(list)
+    for override in storage.all_overrides(now):
+        overrides[override.team_id].append(override)
+    ending: dict[str, list[Override]] = defaultdict(list)
+    for override in storage.overrides_ending(since, now):
+        ending[_account_of(override.instance)].append(override)
+    busy: dict[str, list[Any]] = defaultdict(list)
+    for retry in storage.busy_retries():
+        busy[_account_of(retry.instance)].append(retry)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return _World(
+        since=since,
+        now=now,
+        owner=owner,
+        assignments=dict(assignments),
+        named=named,
+        one_offs=dict(one_offs),
+        due_one_offs=dict(due),
+        overrides=dict(overrides),
+        ending=dict(ending),
+        busy=dict(busy),
+        sweep=since < hour <= now,
+        notice_minutes=storage.all_notice_minutes(),
+    )
+
+
+def _account_of(qualified: str) -> str:
+    return qualified.split("/", 1)[0]
+
+
+def _schedules_of(world: _World, account: Account) -> list[SavedSchedule]:
+    mine = world.assignments.get((account.team_id, account.channel_id), [])
+    return [a.schedule for a in mine] + list(
+        world.named.get(account.team_id, {}).values()
+    )
+
+
+def _needs_survey(world: _World, account: Account) -> bool:
+    """True when something may be due in the account: only then is AWS asked."""
+    aws_id = account.aws_account_id
+    if (
+        world.due_one_offs.get(aws_id)
+        or world.busy.get(aws_id)
+        or world.ending.get(aws_id)
+    ):
+        return True
+    schedules = _schedules_of(world, account)
+    if not schedules:
+        return False
+    if world.sweep:
+        return True
+    ahead = timedelta(minutes=_notice_minutes(world, account))
+    for saved in schedules:
+        if _steps(saved.text, world.since, world.now):
+            return True
+        if ahead and any(
+            s.action is Action.STOP
+            for s in _steps(saved.text, world.since + ahead, world.now + ahead)
+        ):
+            return True
+    return False
+
+
+def _notice_minutes(world: _World, account: Account) -> int:
+    key = (account.team_id, account.channel_id)
+    return world.notice_minutes.get(key, DEFAULT_NOTICE_MINUTES)
+
+
+def _steps(text: str, since: datetime, until: datetime) -> list[Transition]:
+    """The schedule's transitions in (since, until], instants in UTC."""
+    return _cached_steps(text, since, until)
+
+
+_STEP_CACHE: dict[tuple[str, datetime, datetime], list[Transition]] = {}
+_STEP_LOCK = threading.Lock()
+
+
+def _cached_steps(text: str, since: datetime, until: datetime) -> list[Transition]:
+    key = (text, since, until)
+    with _STEP_LOCK:
+        found = _STEP_CACHE.get(key)
+    if found is not None:
+        return found
+    found = []
+    for step in planning.parsed(text).transitions(since, 200):
+        at = _utc(step.at)
+        if at > until:
+            break
+        found.append(Transition(step.action, at))
+    with _STEP_LOCK:
+        if len(_STEP_CACHE) > 10_000:
+            _STEP_CACHE.clear()
+        _STEP_CACHE[key] = found
+    return found
+
+
+def _open_survey(
+    operations: Operations, accounts: Sequence[Account], purpose: str
+) -> Survey:
+    """A survey whose sessions stay open until the caller closes it.
+
+    `Operations.survey` drops the credentials as it returns; a run acts with the same
+    sessions it listed with (one AssumeRole per account per run), so it opens the
+    survey the way `Operations.act` does, and closes it itself.
+    """
+    return operations._open_survey(accounts, purpose)
+
+
+def _run_account(
+    storage: Storage,
+    operations: Operations,
+    poster: Poster,
+    world: _World,
+    account: Account,
+) -> _AccountRun:
+    run = _AccountRun()
+    survey = _open_survey(operations, [account], "schedule")
+    if survey.problems:
+        problem = survey.problems[0]
+        if problem.newly_broken:
+            poster.post(
+                account.team_id,
+                account.channel_id,
+                messages.role_broken_during_run(
+                    account.aws_account_id, problem.sentence
+                ),
+            )
+        return run
+    session = survey.sessions[account.id]
+    try:
+        instances = {i.ref.qualified: i for i in survey.instances}
+        _due_one_offs(storage, session, world, account, instances, run)
+        _ended_overrides(storage, session, world, account, instances, run)
+        _transitions(storage, session, world, account, instances, run)
+        _busy_retries(storage, session, world, account, instances, run)
+        _restarted(storage, session, world, account, instances, run)
+        _notices(storage, poster, world, account, instances)
+    finally:
+        survey.close()
+
+    if run.outcomes:
+        storage.record_outcomes(
+            account.team_id, account.channel_id, "schedule", run.outcomes
+        )
+    if run.lines:
+        heading = messages.scheduled_heading(account.aws_account_id)
+        text = "\n".join([heading, *run.lines])
+        shown = sections([heading, *run.lines])
+        if run.enforced:
+            shown.append(
+                notices.keep_running_button(account.channel_id, run.enforced, world.now)
+            )
+        poster.post(account.team_id, account.channel_id, text, shown)
+    return run
+
+
+def _act(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instance: Instance,
+    action: Action,
+    run: _AccountRun,
+) -> Outcome:
+    """Act on one instance (scheduled: excluded instances are skipped) and remember it."""
+    decided = rules.plan(instance, action, manual=False, confirmed=False)
+    outcome = decided if decided is not None else session.act(instance, action)
+    run.outcomes.append(outcome)
+    run.acted.add(instance.ref.qualified)
+    if outcome.kind in {OutcomeKind.STOPPED, OutcomeKind.STARTED}:
+        storage.note_bot_action(instance.ref.qualified, action, world.now)
+    if outcome.reason is Reason.BUSY:
+        storage.add_busy_retry(
+            account.team_id,
+            account.channel_id,
+            instance.ref.qualified,
+            action,
+            "schedule",
+            world.now,
+            world.now + BUSY_DEADLINE,
+            outcome.detail,
+        )
+    logger.info(
+        "scheduled %s %s: %s", action.value, instance.ref.qualified, outcome.kind.value
+    )
+    return outcome
+
+
+def _line(outcome: Outcome, cause: str, world: _World) -> str:
+    if outcome.reason is Reason.BUSY:
+        sentence = messages.busy_waiting(
+            outcome.ref, outcome.detail, _clock(world.now + BUSY_DEADLINE)
+        )
+    else:
+        sentence = messages.outcome_sentence(outcome)
+    return messages.scheduled_line(sentence, cause)
+
+
+def _due_one_offs(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+    run: _AccountRun,
+) -> None:
+    for one_off in world.due_one_offs.get(account.aws_account_id, []):
+        if one_off.team_id != account.team_id:
+            continue
+        instance = instances.get(one_off.instance)
+        if not storage.claim(f"o{one_off.id}", world.owner):
+            continue
+        storage.finish_one_off(one_off.id, world.now)
+        if instance is None:
+            logger.warning("one-off %s: %s is gone", one_off.id, one_off.instance)
+            continue
+        outcome = _act(storage, session, world, account, instance, one_off.action, run)
+        run.lines.append(
+            _line(outcome, messages.cause_one_off(one_off.created_by), world)
+        )
+
+
+def _ended_overrides(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+    run: _AccountRun,
+) -> None:
+    """A keep-running override ended: stop the instance if its schedule wants it."""
+    for override in world.ending.get(account.aws_account_id, []):
+        instance = instances.get(override.instance)
+        if instance is None or override.team_id != account.team_id:
+            continue
+        applied = _applicable(world, account, instance)
+        if applied is None or applied.desired is not Desired.STOPPED:
+            continue
+        if applied.source in {planning.Source.ONE_OFF, planning.Source.OVERRIDE}:
+            continue
+        if not storage.claim(f"x{override.id}", world.owner):
+            continue
+        outcome = _act(storage, session, world, account, instance, Action.STOP, run)
+        cause = messages.cause_override_ended(override.created_by)
+        run.lines.append(_line(outcome, cause, world))
+
+
+def _applicable(
+    world: _World, account: Account, instance: Instance
+) -> planning.Applicable | None:
+    return planning.applicable(
+        instance,
+        world.assignments.get((account.team_id, account.channel_id), []),
+        world.named.get(account.team_id, {}),
+        world.one_offs.get(account.team_id, []),
+        world.overrides.get(account.team_id, []),
+        world.now,
+        count=1,
+    )
+
+
+def _group(base: planning.Underlying, account: Account) -> str:
+    head = f"a{base.assignment.id}" if base.assignment else f"n{base.saved.id}"
+    return f"{head}:{account.id}"
+
+
+def _due_step(
+    base: planning.Underlying, world: _World
+) -> tuple[Transition | None, int]:
+    """The one transition to carry out now, and how many stale ones were dropped.
+
+    Of several transitions in the window only the last can still be wanted; it is
+    carried out only while the schedule still wants its effect (a missed stop whose
+    window has not reopened), so a catch-up after downtime never undoes the present.
+    """
+    steps = _steps(base.saved.text, world.since, world.now)
+    if not steps:
+        return None, 0
+    last = steps[-1]
+    desired = base.schedule.desired_at(world.now)
+    wanted = (
+        desired is Desired.ANY
+        or (last.action is Action.STOP and desired is Desired.STOPPED)
+        or (last.action is Action.START and desired is Desired.RUNNING)
+    )
+    if not wanted:
+        return None, len(steps)
+    return last, len(steps) - 1
+
+
+def _transitions(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+    run: _AccountRun,
+) -> None:
+    groups: dict[str, list[tuple[Instance, planning.Underlying, Transition]]] = {}
+    for instance in instances.values():
+        if instance.ref.qualified in run.acted:
+            continue
+        applied = _applicable(world, account, instance)
+        if applied is None or applied.underlying is None:
+            continue
+        base = applied.underlying
+        step, dropped = _due_step(base, world)
+        if dropped:
+            run.dropped += dropped
+            logger.info(
+                "dropped %s stale transition(s) of %s for %s",
+                dropped,
+                base.origin,
+                instance.ref.qualified,
+            )
+        if step is None:
+            continue
+        if applied.source is planning.Source.ONE_OFF:
+            continue
+        if applied.source is planning.Source.OVERRIDE and step.action is Action.STOP:
+            override = applied.override
+            assert override is not None
+            if storage.claim(f"k{override.id}:{_minute(step.at)}", world.owner):
+                run.lines.append(
+                    messages.scheduled_line(
+                        messages.kept_running(
+                            instance.ref, _clock(override.until), override.created_by
+                        ),
+                        messages.cause_schedule(base.saved.name, base.origin),
+                    )
+                )
+            continue
+        key = f"{_group(base, account)}:{_utc(step.at).isoformat()}:{step.action.value}"
+        groups.setdefault(key, []).append((instance, base, step))
+
+    for key, members in groups.items():
+        if not storage.claim(key, world.owner):
+            continue
+        if _utc(members[0][2].at) < world.now - 2 * TICK:
+            logger.info("catching up %s missed at %s", key, _utc(members[0][2].at))
+        for instance, base, step in members:
+            outcome = _act(storage, session, world, account, instance, step.action, run)
+            cause = messages.cause_schedule(base.saved.name, base.origin)
+            run.lines.append(_line(outcome, cause, world))
+
+
+def _busy_retries(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+    run: _AccountRun,
+) -> None:
+    for retry in world.busy.get(account.aws_account_id, []):
+        if retry.team_id != account.team_id or retry.instance in run.acted:
+            continue
+        if _utc(retry.first_at) >= world.now:
+            continue
+        if not storage.claim(f"r{retry.id}:{_minute(world.now)}", world.owner):
+            continue
+        instance = instances.get(retry.instance)
+        if instance is None:
+            storage.finish_busy_retry(retry.id, world.now)
+            continue
+        decided = rules.plan(instance, retry.action, manual=False, confirmed=False)
+        if decided is not None and decided.reason is Reason.BUSY:
+            if world.now < _utc(retry.deadline):
+                storage.note_busy(retry.id, instance.status)
+                continue
+            storage.finish_busy_retry(retry.id, world.now)
+            minutes = round((world.now - _utc(retry.first_at)).total_seconds() / 60)
+            gave_up = Outcome(
+                instance.ref,
+                retry.action,
+                OutcomeKind.FAILED,
+                Reason.BUSY,
+                instance.status,
+            )
+            run.outcomes.append(gave_up)
+            sentence = messages.gave_up(
+                instance.ref, retry.action, minutes, instance.status
+            )
+            run.lines.append(messages.scheduled_line(sentence, "busy"))
+            logger.warning(
+                "gave up %s of %s after %s min", retry.action, retry.instance, minutes
+            )
+            continue
+        storage.finish_busy_retry(retry.id, world.now)
+        outcome = _act(storage, session, world, account, instance, retry.action, run)
+        run.lines.append(_line(outcome, f"tried again after {instance.status}", world))
+
+
+def _restarted(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+    run: _AccountRun,
+) -> None:
+    """Stop again what RDS restarted after seven days, or what `enforce` keeps down."""
+    running = [
+        i
+        for q, i in instances.items()
+        if i.status == "available" and q not in run.acted
+    ]
+    if not running:
+        return
+    done = storage.bot_actions([i.ref.qualified for i in running])
+    for instance in running:
+        applied = _applicable(world, account, instance)
+        if applied is None or applied.underlying is None:
+            continue
+        if applied.source in {planning.Source.ONE_OFF, planning.Source.OVERRIDE}:
+            continue
+        if applied.desired is not Desired.STOPPED:
+            continue
+        base = applied.underlying
+        cause = messages.cause_schedule(base.saved.name, base.origin)
+        last = done.get(instance.ref.qualified)
+        stopped_at = _utc(last.last_stop_at) if last and last.last_stop_at else None
+        started_at = _utc(last.last_start_at) if last and last.last_start_at else None
+        restarted = (
+            stopped_at is not None
+            and (started_at is None or started_at < stopped_at)
+            and SEVEN_DAYS_EARLIEST <= world.now - stopped_at <= SEVEN_DAYS_LATEST
+        )
+        if restarted and stopped_at is not None:
+            key = f"d7:{instance.ref.qualified}:{stopped_at.isoformat()}"
+            if storage.claim(key, world.owner):
+                outcome = _act(
+                    storage, session, world, account, instance, Action.STOP, run
+                )
+                sentence = messages.restarted_after_seven_days(
+                    messages.outcome_sentence(outcome)
+                )
+                run.lines.append(messages.scheduled_line(sentence, cause))
+            continue
+        if base.schedule.enforce and world.sweep:
+            key = f"e:{instance.ref.qualified}:{_minute(world.now)}"
+            if storage.claim(key, world.owner):
+                outcome = _act(
+                    storage, session, world, account, instance, Action.STOP, run
+                )
+                sentence = messages.enforced(messages.outcome_sentence(outcome))
+                run.lines.append(messages.scheduled_line(sentence, cause))
+                if outcome.kind is OutcomeKind.STOPPED:
+                    run.enforced.append(instance.ref.qualified)
+
+
+def _notices(
+    storage: Storage,
+    poster: Poster,
+    world: _World,
+    account: Account,
+    instances: dict[str, Instance],
+) -> None:
+    """Warn the channel before a scheduled stop, with keep-running buttons."""
+    minutes = _notice_minutes(world, account)
+    if minutes <= 0:
+        return
+    ahead = timedelta(minutes=minutes)
+    groups: dict[str, tuple[datetime, datetime | None, list[Instance]]] = {}
+    for instance in instances.values():
+        if rules.plan(instance, Action.STOP, manual=False, confirmed=False) is not None:
+            continue
+        applied = _applicable(world, account, instance)
+        if applied is None or applied.underlying is None:
+            continue
+        if applied.source in {planning.Source.ONE_OFF, planning.Source.OVERRIDE}:
+            continue
+        base = applied.underlying
+        for step in _steps(base.saved.text, world.since + ahead, world.now + ahead):
+            if step.action is not Action.STOP:
+                continue
+            following = _steps(base.saved.text, step.at, step.at + timedelta(days=400))
+            reopen = next((s.at for s in following if s.action is Action.START), None)
+            key = f"n:{_group(base, account)}:{_utc(step.at).isoformat()}"
+            groups.setdefault(key, (step.at, reopen, []))[2].append(instance)
+
+    for key, (stop_at, reopen, members) in groups.items():
+        if not storage.claim(key, world.owner):
+            continue
+        qualified = [i.ref.qualified for i in members]
+        text, blocks = notices.prestop(
+            account.team_id, account.channel_id, qualified, stop_at, reopen, minutes
+        )
+        poster.post(account.team_id, account.channel_id, text, blocks)
+
+
+# --- Acting on demand (the notice's "Stop now" button) -----------------------------
+
+
+def stop_now(
+    storage: Storage,
+    operations: Operations,
+    team_id: str,
+    channel_id: str,
+    qualified: Iterable[str],
+    now: datetime,
+) -> list[Outcome]:
+    """Stop the named instances now, with one role assumption per account.
+
+    Args:
+        storage: the tables.
+        operations: reaches the accounts.
+        team_id: the team whose channel asked.
+        channel_id: the channel whose accounts hold the instances.
+        qualified: `account/region/identifier` names.
+        now: the current instant.
+
+    Returns:
+        One outcome per instance found.
+    """
+    wanted = set(qualified)
+    accounts = [
+        a
+        for a in storage.accounts(team_id, channel_id)
+        if a.aws_account_id in {_account_of(q) for q in wanted}
+    ]
+    survey = _open_survey(operations, accounts, "stop")
+    outcomes = []
+    for account in accounts:
+        session = survey.sessions.get(account.id)
+        if session is None:
+            continue
+        run = _AccountRun()
+        world = _World(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
+        for instance in survey.instances_of(account):
+            if instance.ref.qualified in wanted:
+                _act(storage, session, world, account, instance, Action.STOP, run)
+        outcomes.extend(run.outcomes)
+    survey.close()
+    storage.record_outcomes(team_id, channel_id, "notice", outcomes)
+    return outcomes
+
+
+# --- Timing ----------------------------------------------------------------------------
+
+
+class Engine:
+    """One process's scheduler: APScheduler calls `tick` every minute.
+
+    The engine keeps the end of its own last run; at start it resumes from the
+    stored mark so transitions missed while down are caught up (within 24 hours).
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        operations: Operations,
+        poster: Poster,
+        *,
+        clock: Clock = utc_now,
+        owner: str = OWNER,
+    ) -> None:
+        """Prepare an engine; nothing runs until `start` or `tick`."""
+        self.storage = storage
+        self.operations = operations
+        self.poster = poster
+        self.clock = clock
+        self.owner = owner
+        self.last_tick: datetime | None = None
+        self._lock = threading.Lock()
+        self._scheduler: Any = None
+
+    def tick(self) -> RunReport:
+        """Run everything due since the last tick (or since the stored mark at start)."""
+        with self._lock:
+            now = _utc(self.clock())
+            since = self.last_tick
+            if since is None:
+                since = self.storage.mark("last_run") or now - TICK
+            report = run_due(
+                self.storage,
+                self.operations,
+                self.poster,
+                now,
+                since=since,
+                owner=self.owner,
+            )
+            self.last_tick = now
+            logger.info(
+                "scheduler run %s..%s: %s accounts, %s outcomes, %s dropped",
+                report.since.isoformat(),
+                report.now.isoformat(),
+                report.accounts_surveyed,
+                len(report.outcomes),
+                report.dropped,
+            )
+            return report
+
+    def start(self) -> None:
+        """Start APScheduler in a background thread, ticking at second 0 of every minute."""
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+
+        _ENGINES[self.owner] = self
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()}, timezone=UTC
+        )
+        scheduler.add_job(
+            "bot.scheduler:tick",
+            trigger=CronTrigger(second=0, timezone=UTC),
+            args=[self.owner],
+            id=f"snoozedb-tick-{self.owner}",
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        logger.info("scheduler started as %s", self.owner)
+
+    def shutdown(self) -> None:
+        """Stop ticking; a run in progress finishes first."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        _ENGINES.pop(self.owner, None)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def tick(owner: str) -> None:
+    """The APScheduler job: run the engine registered under `owner`.
+
+    Args:
+        owner: the engine's name, given when the job was added.
+    """
+    engine = _ENGINES.get(owner)
+    if engine is None:
+        logger.warning("no scheduler engine named %s", owner)
+        return
+    try:
+        engine.tick()
+    except Exception:
+        logger.exception("scheduler run failed")
+
+
+# --- Wiring ----------------------------------------------------------------------------
+
+
+def engine_for(settings: Settings, storage: Storage, operations: Operations) -> Engine:
+    """An engine posting with the bot token of `settings`.
+
+    Args:
+        settings: the checked settings (bot token, Slack API URL).
+        storage: the process's storage.
+        operations: the process's operations.
+
+    Returns:
+        The engine, not started.
+    """
+    from bot.slack_app import web_client
+
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    return Engine(storage, operations, Poster(storage, client))
+
+
+def run_forever(settings: Settings) -> int:
+    """`snoozedb scheduler`: tick every minute until SIGTERM or SIGINT.
+
+    Args:
+        settings: the checked settings.
+
+    Returns:
+        The exit status.
+    """
+    from bot.aws_bridge import AwsBridge
+
+    storage = Storage(settings.database_url)
+    storage.create_tables()
+    bridge = AwsBridge(
+        regions=settings.snoozedb_regions,
+        own_account_id=settings.snoozedb_aws_account_id,
+    )
+    engine = engine_for(settings, storage, Operations(storage, bridge))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    engine.start()
+    stop.wait()
+    engine.shutdown()
+    storage.close()
+    return 0

@@ -1,0 +1,442 @@
+"""The scheduler end to end: schedules in storage, AWS through the stand-in, Slack posts.
+
+Each test fixes the instants it runs at (`run_due(now=...)`), never waits for a
+clock, and reads what the channel saw (chat.postMessage through the Slack stand-in)
+and what AWS saw (calls per account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+
+from bot import notices
+from bot.demo import BOT_TOKEN, CUSTOMER_ACCOUNT, OfflineWorld
+from bot.domain import Action
+from bot.scheduler import Engine, Poster, RunReport, run_due
+from bot.slack_app import web_client
+from bot.standins.slack import render
+from bot.storage import Storage
+
+ROLE_NAME = "SnoozeDBAccess"
+OFFICE_UTC = "mon-fri 08:00-20:00 tz UTC"
+MONDAY_2000 = datetime(2026, 3, 30, 20, 0, tzinfo=UTC)
+QA_DB = f"{CUSTOMER_ACCOUNT}/us-east-1/qa-db"
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWorld]:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv(
+        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
+    )
+    with OfflineWorld(f"sqlite:///{tmp_path / 'bot.sqlite3'}") as offline:
+        offline.seed_sample_account()
+        connect(offline)
+        yield offline
+
+
+def connect(world: OfflineWorld, team_id: str = "T1", channel_id: str = "C1") -> None:
+    """Connect the sample customer account to a channel, as a customer would."""
+    assert world.requests is not None
+    world.requests.command("connect", team_id=team_id, channel_id=channel_id)
+    world.settle()
+    pending = storage_of(world).pending(team_id, channel_id)
+    assert pending is not None
+    role_arn = world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT,
+        pending.external_id,
+        world.own_account_id,
+        stack_name=ROLE_NAME,
+    )
+    world.requests.command(
+        f"connect {role_arn}", team_id=team_id, channel_id=channel_id
+    )
+    world.settle()
+    world.aws.reset_counts()
+
+
+def storage_of(world: OfflineWorld) -> Storage:
+    assert world.runtime is not None
+    return world.runtime.storage
+
+
+def poster_of(world: OfflineWorld) -> Poster:
+    client = web_client(BOT_TOKEN, world.slack.base_url)
+    return Poster(storage_of(world), client, pause=lambda _seconds: None)
+
+
+def run(world: OfflineWorld, now: datetime, since: datetime | None = None) -> RunReport:
+    """One scheduler run over (since, now]; a minute-long window by default."""
+    assert world.runtime is not None
+    return run_due(
+        storage_of(world),
+        world.runtime.context.operations,
+        poster_of(world),
+        now,
+        since=since or now - timedelta(minutes=1),
+    )
+
+
+def channel(world: OfflineWorld, channel_id: str = "C1") -> list[str]:
+    """What the channel read from the bot's own posts, in order."""
+    return [render(params) for params in world.slack.messages(channel_id)]
+
+
+def stops(world: OfflineWorld) -> int:
+    return world.aws.calls[(CUSTOMER_ACCOUNT, "StopDBInstance")]
+
+
+def starts(world: OfflineWorld) -> int:
+    return world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")]
+
+
+def assign(world: OfflineWorld, target: str, text: str) -> None:
+    storage_of(world).assign_schedule("T1", "C1", target, text, "U1")
+
+
+def test_scheduled_stop_happens_once_and_the_channel_gets_one_message(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC)
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert stops(world) == 1
+    posted = channel(world)
+    assert len(posted) == 1
+    assert "Scheduled run for AWS account 111122223333" in posted[0]
+    assert "`qa-db` (us-east-1): stopping now." in posted[0]
+    assert "schedule of `qa-db`" in posted[0]
+
+
+def test_nothing_is_asked_of_aws_when_nothing_is_due(world: OfflineWorld):
+    assign(world, "qa-db", OFFICE_UTC)
+
+    run(world, MONDAY_2000 - timedelta(hours=3, minutes=30))
+
+    assert world.aws.assume_role_calls == []
+    assert channel(world) == []
+
+
+def test_fleet_of_150_in_one_account_gets_one_summary_and_one_describe(
+    world: OfflineWorld,
+):
+    """R6: one role assumption, one paginated listing per region, one message."""
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+    for n in range(150):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"fleet-{n:03d}",
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="admin",
+            MasterUserPassword="not-a-real-password",
+            AllocatedStorage=20,
+            Tags=[{"Key": "env", "Value": "dev"}],
+        )
+    world.aws.reset_counts()
+    assign(world, "tag:env=dev", OFFICE_UTC)
+
+    report = run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert stops(world) == 150
+    assert len(world.aws.assume_role_calls) == 1
+    pages = world.aws.calls_by_region[
+        (CUSTOMER_ACCOUNT, "us-east-1", "DescribeDBInstances")
+    ]
+    assert pages == 2  # one paginated listing: 156 instances, 100 a page
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "ListTagsForResource")] == 0
+    assert len(report.outcomes) == 150
+    posted = channel(world)
+    assert len(posted) == 1
+    assert all(
+        f"`fleet-{n:03d}` (us-east-1): stopping now." in posted[0] for n in range(150)
+    )
+
+
+def test_busy_instance_is_retried_until_it_can_be_stopped(world: OfflineWorld):
+    """R3: no stop call while backing-up; stopped once it is available; both said."""
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "backing-up")
+    assign(world, "qa-db", OFFICE_UTC)
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    run(world, MONDAY_2000 + timedelta(minutes=1, seconds=5))
+    busy_stops = stops(world)
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "available")
+    run(world, MONDAY_2000 + timedelta(minutes=2, seconds=5))
+
+    assert busy_stops == 0
+    assert stops(world) == 1
+    first, final = channel(world)
+    assert "busy (backing-up)" in first and "until 2026-03-30 20:30 UTC" in first
+    assert "`qa-db` (us-east-1): stopping now." in final
+    assert "tried again after available" in final
+
+
+def test_busy_instance_past_the_deadline_is_given_up_and_said_so(world: OfflineWorld):
+    """R3: "gave up after N minutes: still backing-up"."""
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "backing-up")
+    assign(world, "qa-db", OFFICE_UTC)
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    for minute in (10, 20):
+        run(world, MONDAY_2000 + timedelta(minutes=minute, seconds=5))
+    run(world, MONDAY_2000 + timedelta(minutes=31, seconds=5))
+    run(world, MONDAY_2000 + timedelta(minutes=32, seconds=5))
+
+    assert stops(world) == 0
+    posted = channel(world)
+    assert len(posted) == 2
+    assert "gave up after 31 minutes: still backing-up" in posted[1]
+
+
+def test_dst_days_in_two_zones_stop_at_local_time(world: OfflineWorld):
+    """R9: London on 2025-03-31 stops at 19:00 UTC; New York on 2025-03-10 at 00:00 UTC."""
+    assign(world, "qa-db", "weekdays stop 20:00 tz Europe/London")
+    assign(world, "reports-db", "mon-fri 08:00-20:00 tz America/New_York")
+    london = datetime(2025, 3, 31, 19, 0, 5, tzinfo=UTC)
+    new_york = datetime(2025, 3, 11, 0, 0, 5, tzinfo=UTC)
+
+    run(world, london + timedelta(hours=1))
+    wrong_hour = stops(world)
+    run(world, london)
+    after_london = channel(world)
+    run(world, new_york - timedelta(hours=1))
+    run(world, new_york)
+
+    assert wrong_hour == 0
+    assert (
+        len(after_london) == 1
+        and "`qa-db` (us-east-1): stopping now." in after_london[0]
+    )
+    assert stops(world) == 2
+    assert "`reports-db` (eu-west-1): stopping now." in channel(world)[-1]
+
+
+def test_restart_catches_up_a_missed_stop_still_wanted(world: OfflineWorld):
+    assign(world, "qa-db", OFFICE_UTC)
+    storage_of(world).advance_mark("last_run", MONDAY_2000 - timedelta(minutes=10))
+    engine = engine_at(world, MONDAY_2000 + timedelta(hours=2))
+
+    report = engine.tick()
+
+    assert stops(world) == 1
+    assert report.dropped == 0
+    assert "`qa-db` (us-east-1): stopping now." in channel(world)[0]
+
+
+def test_restart_drops_a_stale_stop_whose_window_reopened(
+    world: OfflineWorld, caplog: pytest.LogCaptureFixture
+):
+    assign(world, "qa-db", OFFICE_UTC)
+    storage_of(world).advance_mark("last_run", MONDAY_2000 - timedelta(minutes=10))
+    engine = engine_at(world, MONDAY_2000 + timedelta(hours=13, minutes=30))
+
+    with caplog.at_level("INFO", logger="bot.scheduler"):
+        report = engine.tick()
+
+    assert stops(world) == 0
+    assert report.dropped == 1
+    assert "dropped 1 stale transition(s)" in caplog.text
+    assert "`qa-db` (us-east-1): already running, nothing to do." in channel(world)[0]
+
+
+def engine_at(world: OfflineWorld, now: datetime) -> Engine:
+    assert world.runtime is not None
+    return Engine(
+        storage_of(world),
+        world.runtime.context.operations,
+        poster_of(world),
+        clock=lambda: now,
+    )
+
+
+def test_override_keeps_running_past_the_stop_and_expires_by_itself(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC)
+    until = MONDAY_2000 + timedelta(minutes=30)
+    storage_of(world).add_override("T1", "C1", QA_DB, until, "U7")
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    kept = stops(world)
+    run(world, until + timedelta(seconds=5))
+
+    assert kept == 0
+    assert stops(world) == 1
+    first, second = channel(world)
+    assert "kept running until 2026-03-30 20:30 UTC as @U7 asked" in first
+    assert "`qa-db` (us-east-1): stopping now." in second
+    assert "keep-running by @U7 ended" in second
+
+
+def test_due_one_off_is_carried_out_and_overrides_the_schedule_until_then(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC)
+    due = MONDAY_2000 + timedelta(hours=2)
+    storage_of(world).add_one_off("T1", "C1", QA_DB, Action.STOP, due, "U3")
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    held = stops(world)
+    run(world, due + timedelta(seconds=5))
+
+    assert held == 0
+    assert stops(world) == 1
+    assert "one-off snooze by @U3" in channel(world)[-1]
+    assert storage_of(world).one_offs("T1") == []
+
+
+def test_seven_day_restart_by_rds_is_stopped_again_with_the_reason(world: OfflineWorld):
+    assign(world, "qa-db", OFFICE_UTC)
+    stopped_at = MONDAY_2000
+    storage_of(world).note_bot_action(QA_DB, Action.STOP, stopped_at)
+    sweep = stopped_at + timedelta(days=7, hours=1, seconds=5)  # an hourly sweep
+
+    run(world, sweep)
+
+    assert stops(world) == 1
+    assert (
+        "RDS starts a database by itself after seven days stopped" in channel(world)[0]
+    )
+
+
+def test_a_person_starting_outside_the_schedule_is_left_alone_without_enforce(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC)
+    storage_of(world).note_bot_action(QA_DB, Action.STOP, MONDAY_2000)
+
+    run(world, MONDAY_2000 + timedelta(days=2, hours=1, seconds=5))
+
+    assert stops(world) == 0
+    assert channel(world) == []
+
+
+def test_enforce_stops_a_manual_start_again_with_a_keep_running_button(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+
+    run(world, MONDAY_2000 + timedelta(hours=2, seconds=5))
+
+    assert stops(world) == 1
+    posted = world.slack.messages("C1")
+    assert "its schedule, which says `enforce`" in render(posted[0])
+    assert posted[0]["blocks"][-1]["elements"][0]["action_id"] == notices.KEEP_HOUR
+
+
+def test_broken_role_is_told_once_and_not_retried_in_a_storm(world: OfflineWorld):
+    """R5: the account is flagged, the channel told once, one AssumeRole per run."""
+    iam = world.aws.customer_session(CUSTOMER_ACCOUNT).client("iam")
+    iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName="SnoozeDBStopStartRDS")
+    iam.delete_role(RoleName=ROLE_NAME)
+    world.aws.reset_counts()
+    assign(world, "qa-db", OFFICE_UTC)
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    run(world, MONDAY_2000 + timedelta(days=1, seconds=5))
+
+    posted = channel(world)
+    assert len(posted) == 1
+    assert "could not reach AWS account 111122223333" in posted[0]
+    assert len(world.aws.assume_role_calls) == 2
+    assert storage_of(world).accounts("T1")[0].attention
+
+
+def test_channel_the_bot_left_keeps_the_message_for_retry(
+    world: OfflineWorld, caplog: pytest.LogCaptureFixture
+):
+    assign(world, "qa-db", OFFICE_UTC)
+    world.slack.channels_without_bot.add("C1")
+
+    with caplog.at_level("WARNING", logger="bot.scheduler"):
+        run(world, MONDAY_2000 + timedelta(seconds=5))
+    kept = storage_of(world).undelivered_notices()
+    world.slack.channels_without_bot.discard("C1")
+    run(world, MONDAY_2000 + timedelta(minutes=1, seconds=5))
+
+    assert len(kept) == 1
+    assert "not_in_channel" in caplog.text
+    assert "`qa-db` (us-east-1): stopping now." in channel(world)[0]
+    assert storage_of(world).undelivered_notices() == []
+
+
+def notice_at(world: OfflineWorld) -> dict[str, Any]:
+    assign(world, "qa-db", OFFICE_UTC)
+    run(world, MONDAY_2000 - timedelta(minutes=15) + timedelta(seconds=5))
+    posted = world.slack.messages("C1")
+    assert len(posted) == 1
+    return posted[0]
+
+
+def click(world: OfflineWorld, notice: dict[str, Any], action_id: str) -> None:
+    button = next(
+        e for e in notice["blocks"][-1]["elements"] if e["action_id"] == action_id
+    )
+    assert world.requests is not None
+    with time_machine.travel(MONDAY_2000 - timedelta(minutes=14), tick=True):
+        status, _ = world.requests.block_action(
+            action_id, button["value"], user_id="U9", channel_id="C1"
+        )
+        world.settle()
+    assert status == 200
+
+
+def test_prestop_notice_names_the_databases_and_offers_three_buttons(
+    world: OfflineWorld,
+):
+    notice = notice_at(world)
+
+    assert "In 15 minutes (20:00 UTC) SnoozeDB stops `qa-db`" in render(notice)
+    labels = [e["text"]["text"] for e in notice["blocks"][-1]["elements"]]
+    assert labels == [
+        "Keep running 1 hour",
+        "Keep running until the next window",
+        "Stop now",
+    ]
+    assert stops(world) == 0
+
+
+def test_keep_running_one_hour_button_records_who_and_delays_the_stop(
+    world: OfflineWorld,
+):
+    notice = notice_at(world)
+
+    click(world, notice, notices.KEEP_HOUR)
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    held = stops(world)
+    run(world, MONDAY_2000 + timedelta(hours=1, seconds=5))
+
+    overrides = storage_of(world).overrides("T1", MONDAY_2000)
+    assert [(o.instance, o.created_by) for o in overrides] == [(QA_DB, "U9")]
+    assert "@U9 kept `qa-db` running until 21:00 UTC" in render(
+        world.slack.responses[-1].body
+    )
+    assert held == 0
+    assert stops(world) == 1
+
+
+def test_keep_running_until_next_window_lasts_until_it_opens(world: OfflineWorld):
+    notice = notice_at(world)
+
+    click(world, notice, notices.KEEP_WINDOW)
+
+    overrides = storage_of(world).overrides("T1", MONDAY_2000)
+    assert [o.until for o in overrides] == [datetime(2026, 3, 31, 8, 0, tzinfo=UTC)]
+
+
+def test_stop_now_button_stops_at_once(world: OfflineWorld):
+    notice = notice_at(world)
+
+    click(world, notice, notices.STOP_NOW)
+
+    assert stops(world) == 1
+    assert "@U9 asked to stop these now" in render(world.slack.responses[-1].body)
