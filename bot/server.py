@@ -21,7 +21,7 @@ from bot.commands import Context
 from bot.config import Settings, load_settings
 from bot.errors import SettingInvalid
 from bot.operations import Operations
-from bot.slack_app import Responder, build_app, web_client
+from bot.slack_app import Responder, UserZones, build_app, web_client
 from bot.storage import Storage
 
 if TYPE_CHECKING:
@@ -57,17 +57,19 @@ def build_runtime(settings: Settings) -> Runtime:
         regions=settings.snoozedb_regions,
         own_account_id=settings.snoozedb_aws_account_id,
     )
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
     context = Context(
         storage=storage,
         operations=Operations(storage, bridge),
         own_account_id=bridge.own_account_id(),
         template_url=settings.snoozedb_template_url,
+        user_zone=UserZones(client),
     )
     responder = Responder()
     app = build_app(
         context,
         signing_secret=settings.slack_signing_secret,
-        client=web_client(settings.slack_bot_token, settings.slack_api_url),
+        client=client,
         responder=responder,
     )
     return Runtime(settings, storage, context, app, responder)
@@ -91,7 +93,16 @@ def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[by
         if length > MAX_BODY_BYTES:
             start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
             return [messages.BODY_TOO_LARGE.encode()]
-        return slack(environ, start_response)
+        try:
+            return slack(environ, start_response)
+        except (ValueError, TypeError, LookupError, AttributeError) as error:
+            # bolt parses the body before checking the signature and trusts the
+            # payload's shape: bytes that are not UTF-8, JSON that is not an object,
+            # or a payload missing a field it expects raise here. That is a bad
+            # request, not a server fault; the payload itself is never logged.
+            logger.warning("malformed request refused: %s", type(error).__name__)
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"Bad request.\n"]
 
     return application
 
@@ -111,6 +122,10 @@ def _serve_gunicorn(settings: Settings) -> int:
         def load(self) -> Any:
             # Built inside the worker, after the fork, so its threads belong to it.
             runtime = build_runtime(settings)
+            # One scheduler per process; claims make several replicas safe.
+            from bot.scheduler import engine_for
+
+            engine_for(settings, runtime.storage, runtime.context.operations).start()
             return wsgi_app(runtime.app)
 
     logger.info("serving on port %s", settings.port)
@@ -133,11 +148,15 @@ def _serve_socket(settings: Settings) -> int:
 
 
 def run(command: str) -> int:
-    """Run `snoozedb serve` or `snoozedb socket`."""
+    """Run `snoozedb serve`, `snoozedb socket` or `snoozedb scheduler`."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     settings = load_settings()
     if command == "socket":
         return _serve_socket(settings)
+    if command == "scheduler":
+        from bot.scheduler import run_forever
+
+        return run_forever(settings)
     return _serve_gunicorn(settings)

@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
 import threading
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot import messages
-from bot.commands import Context, Message, Reply, Request, dispatch, find
-from bot.commands import acting, connect
+from bot.commands import (
+    Context,
+    Message,
+    Reply,
+    Request,
+    acting,
+    connect,
+    dispatch,
+    find,
+)
 from bot.domain import AccountStatus, RoleArn
 from bot.errors import RoleArnMalformed
 
@@ -41,11 +51,55 @@ def web_client(token: str, base_url: str) -> WebClient:
     return client
 
 
+class UserZones:
+    """Each Slack user's IANA time zone (users.info `user.tz`), remembered for an hour.
+
+    Schedules typed without `tz` and one-off times are read on the user's clock. Any
+    Slack error gives None, and the callers fall back (a schedule then asks for
+    `tz ZONE`; a one-off is read in UTC and says so). Failures are not remembered.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        ttl_seconds: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._known: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, user_id: str) -> str | None:
+        """The user's zone, or None when Slack does not say."""
+        now = self.clock()
+        with self._lock:
+            known = self._known.get(user_id)
+        if known is not None and now - known[0] < self.ttl_seconds:
+            return known[1]
+        try:
+            response = self.client.users_info(user=user_id)
+        except (SlackClientError, OSError, ValueError) as error:
+            logger.warning(
+                "users.info failed user=%s: %s", user_id, type(error).__name__
+            )
+            return None
+        user = response.get("user") or {}
+        zone = user.get("tz") if isinstance(user, dict) else None
+        found = zone if isinstance(zone, str) and zone else None
+        with self._lock:
+            self._known[user_id] = (now, found)
+        return found
+
+
 class Responder:
     """Runs the slow part of a reply off bolt's pool and posts its messages."""
 
     def __init__(self, workers: int = 16) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snoozedb-work")
+        self.executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="snoozedb-work"
+        )
         self._outstanding = 0
         self._idle = threading.Condition()
 
@@ -156,23 +210,27 @@ def build_app(
             trigger_id=str(body.get("trigger_id", "")),
         )
         text = str(body.get("text", ""))
-        row, _ = find(text)
-        if row is not None and row.changes_state:
-            if not first_delivery(request.team_id, request.trigger_id):
-                logger.info("replayed command ignored team=%s", request.team_id)
-                ack()
-                return
+        row, words = find(text)
+        must_claim = row is not None and row.changes(words)
+        if must_claim and not first_delivery(request.team_id, request.trigger_id):
+            logger.info("replayed command ignored team=%s", request.team_id)
+            ack()
+            return
         responder.begin()
         try:
             reply = dispatch(context, request, text)
         except Exception:
-            logger.exception("command failed team=%s user=%s", request.team_id, request.user_id)
+            logger.exception(
+                "command failed team=%s user=%s", request.team_id, request.user_id
+            )
             reply = Reply(Message(messages.INTERNAL_ERROR))
         _ack_with(ack, reply.now)
         responder.later(reply, str(body.get("response_url", "")))
 
     @app.action(connect.OPEN_MODAL)
-    def on_open_connect_modal(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_open_connect_modal(
+        ack: Ack, body: dict[str, Any], client: WebClient
+    ) -> None:
         ack()
         metadata = json.dumps(
             {
@@ -185,17 +243,36 @@ def build_app(
     @app.view(CONNECT_VIEW)
     def on_connect_submitted(ack: Ack, body: dict[str, Any]) -> None:
         values = body.get("view", {}).get("state", {}).get("values", {})
-        text = str(values.get(ROLE_ARN_BLOCK, {}).get(ROLE_ARN_INPUT, {}).get("value") or "")
+        text = str(
+            values.get(ROLE_ARN_BLOCK, {}).get(ROLE_ARN_INPUT, {}).get("value") or ""
+        )
         role = RoleArn.parse(text)
         if role is None:
-            ack(response_action="errors", errors={ROLE_ARN_BLOCK: str(RoleArnMalformed(text))})
+            ack(
+                response_action="errors",
+                errors={ROLE_ARN_BLOCK: str(RoleArnMalformed(text))},
+            )
             return
         metadata = _json(body.get("view", {}).get("private_metadata", ""))
-        team_id = str(body.get("team", {}).get("id", "") or body.get("user", {}).get("team_id", ""))
+        team_id = str(
+            body.get("team", {}).get("id", "")
+            or body.get("user", {}).get("team_id", "")
+        )
         user_id = str(body.get("user", {}).get("id", ""))
-        account = storage.account(int(metadata.get("account_id") or 0)) if str(metadata.get("account_id", "")).isdigit() else None
-        if account is None or account.team_id != team_id or account.status is not AccountStatus.PENDING:
-            ack(response_action="errors", errors={ROLE_ARN_BLOCK: messages.CONNECT_EXPIRED})
+        account = (
+            storage.account(int(metadata.get("account_id") or 0))
+            if str(metadata.get("account_id", "")).isdigit()
+            else None
+        )
+        if (
+            account is None
+            or account.team_id != team_id
+            or account.status is not AccountStatus.PENDING
+        ):
+            ack(
+                response_action="errors",
+                errors={ROLE_ARN_BLOCK: messages.CONNECT_EXPIRED},
+            )
             return
         responder.begin()
         ack()
@@ -218,10 +295,16 @@ def build_app(
         if not first_delivery(request.team_id, request.trigger_id):
             responder.later(Reply(Message("")), "")
             return
-        reply = acting.confirmed(context, request, str(_first_action(body).get("value", "")))
+        reply = acting.confirmed(
+            context, request, str(_first_action(body).get("value", ""))
+        )
         response_url = str(body.get("response_url", ""))
         post(response_url, reply.now)
         responder.later(reply, response_url)
+
+    from bot import notices  # the scheduler's pre-stop notice buttons
+
+    notices.register(app, context, responder)
 
     @app.error
     def on_error(error: Exception) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
@@ -46,15 +47,29 @@ class Reply:
     later: Callable[[], Sequence[Message]] | None = None
 
 
+def _no_zone(user_id: str) -> str | None:
+    return None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Context:
-    """What handlers need: the tables, the AWS operations, and a few settings."""
+    """What handlers need: the tables, the AWS operations, and a few settings.
+
+    `user_zone` names a Slack user's IANA zone (None when unknown); `clock` gives the
+    current instant, so tests fix time instead of reading the wall clock.
+    """
 
     storage: Storage
     operations: Operations
     own_account_id: str
     template_url: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    user_zone: Callable[[str], str | None] = _no_zone
+    clock: Callable[[], datetime] = _utc_now
 
 
 Handler = Callable[[Context, Request, list[str]], Reply]
@@ -70,22 +85,86 @@ class Subcommand:
     summary: str
     changes_state: bool = False
     aliases: tuple[str, ...] = ()
+    read_only_words: tuple[str, ...] = ()
+
+    def changes(self, words: Sequence[str]) -> bool:
+        """True when these words change state, so a replayed request must act once.
+
+        Args:
+            words: The words after the subcommand.
+
+        Returns:
+            `changes_state`, except for the read-only forms (`/snooze schedule list`).
+        """
+        first = words[0].lower() if words else ""
+        return self.changes_state and first not in self.read_only_words
 
 
 def _table() -> dict[str, Subcommand]:
-    from bot.commands import connect, disconnect, help, start, status, stop
+    from bot.commands import (
+        connect,
+        disconnect,
+        explain,
+        help,
+        history,
+        next,
+        schedule,
+        start,
+        status,
+        stop,
+    )
 
     rows = [
-        Subcommand("connect", connect.handle, messages.USAGE_CONNECT, messages.SUMMARY_CONNECT,
-                   changes_state=True),
-        Subcommand("disconnect", disconnect.handle, messages.USAGE_DISCONNECT,
-                   messages.SUMMARY_DISCONNECT, changes_state=True),
-        Subcommand("status", status.handle, messages.USAGE_STATUS, messages.SUMMARY_STATUS,
-                   aliases=("list",)),
-        Subcommand("stop", stop.handle, messages.USAGE_STOP, messages.SUMMARY_STOP,
-                   changes_state=True),
-        Subcommand("start", start.handle, messages.USAGE_START, messages.SUMMARY_START,
-                   changes_state=True),
+        Subcommand(
+            "connect",
+            connect.handle,
+            messages.USAGE_CONNECT,
+            messages.SUMMARY_CONNECT,
+            changes_state=True,
+        ),
+        Subcommand(
+            "disconnect",
+            disconnect.handle,
+            messages.USAGE_DISCONNECT,
+            messages.SUMMARY_DISCONNECT,
+            changes_state=True,
+        ),
+        Subcommand(
+            "status",
+            status.handle,
+            messages.USAGE_STATUS,
+            messages.SUMMARY_STATUS,
+            aliases=("list",),
+        ),
+        Subcommand(
+            "stop",
+            stop.handle,
+            messages.USAGE_STOP,
+            messages.SUMMARY_STOP,
+            changes_state=True,
+        ),
+        Subcommand(
+            "start",
+            start.handle,
+            messages.USAGE_START,
+            messages.SUMMARY_START,
+            changes_state=True,
+        ),
+        Subcommand(
+            "schedule",
+            schedule.handle,
+            messages.USAGE_SCHEDULE,
+            messages.SUMMARY_SCHEDULE,
+            changes_state=True,
+            read_only_words=("list",),
+        ),
+        Subcommand("next", next.handle, messages.USAGE_NEXT, messages.SUMMARY_NEXT),
+        Subcommand(
+            "explain", explain.handle, messages.USAGE_EXPLAIN, messages.SUMMARY_EXPLAIN
+        ),
+        Subcommand(
+            "history", history.handle, messages.USAGE_HISTORY, messages.SUMMARY_HISTORY
+        ),
         Subcommand("help", help.handle, messages.USAGE_HELP, messages.SUMMARY_HELP),
     ]
     table: dict[str, Subcommand] = {}
@@ -123,5 +202,9 @@ def dispatch(context: Context, request: Request, text: str) -> Reply:
         from bot.rules import suggest
 
         name = text.split()[0]
-        return Reply(Message(messages.unknown_subcommand(name, suggest(name.lower(), SUBCOMMANDS))))
+        return Reply(
+            Message(
+                messages.unknown_subcommand(name, suggest(name.lower(), SUBCOMMANDS))
+            )
+        )
     return row.handler(context, request, words)

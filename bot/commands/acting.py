@@ -2,12 +2,21 @@
 
 The result goes to the channel and names who asked, since stopping a shared database
 is something the whole team should be able to see. Errors go to the asker only.
+
+A one-off (`/snooze stop db for 3h`, `/snooze start db until 18:00`) acts now the same
+way, then persists the way back (a start after a stop, a stop after a start) for each
+instance that ended in the wanted state; the scheduler carries it out when due, even
+after a restart. `until` times are read on the user's clock (Slack's users.info), or
+UTC when the zone is unknown; the reply names the zone. A plain stop or start cancels
+a pending way back of the instances it acted on: the latest request wins.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import blocks, messages
 from bot.commands import Context, Message, Reply, Request
@@ -15,31 +24,94 @@ from bot.domain import Action, Outcome, OutcomeKind
 from bot.errors import SnoozeError
 from bot.operations import ActionReport
 from bot.rules import TagSelector
+from bot.snooze_time import resolve_until
 
 CONFIRM = "confirm_action"
 
 
-def handle(context: Context, request: Request, words: list[str], action: Action) -> Reply:
-    """Parse `<db>` and act on it outside the three-second window."""
+def handle(
+    context: Context, request: Request, words: list[str], action: Action
+) -> Reply:
+    """Parse `<db> [for DURATION | until TIME]` and act outside the three-second window.
+
+    Args:
+        context: Storage, operations, the user's zone and the clock.
+        request: Who typed it, and where.
+        words: The words after `stop` or `start`.
+        action: Stop or start.
+
+    Returns:
+        The acknowledgement, and the work that acts and reports.
+    """
     usage = messages.USAGE_STOP if action is Action.STOP else messages.USAGE_START
-    if len(words) != 1:
-        problem = "Name the database." if not words else "Name one database, or a tag:KEY=VALUE."
-        return Reply(Message(messages.usage_error(problem, usage)))
+    if not words:
+        return Reply(Message(messages.usage_error("Name the database.", usage)))
+    if len(words) > 1 and words[1].lower() not in ("for", "until"):
+        return Reply(Message(messages.one_off_usage(action)))
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     if not accounts:
         return Reply(Message(messages.NO_ACCOUNTS))
 
     target = words[0]
+    until: datetime | None = None
+    if len(words) > 1:
+        zone = user_zone(context, request.user_id)
+        try:
+            until = resolve_until(" ".join(words[1:]), context.clock(), zone)
+        except SnoozeError as error:
+            return Reply(Message(str(error)))
+    said = (
+        messages.working(action, target)
+        if until is None
+        else messages.working_until(action, target, until)
+    )
     return Reply(
-        Message(messages.working(action, target)),
-        lambda: run(context, request, action, target, confirmed=False),
+        Message(said),
+        lambda: run(context, request, action, target, confirmed=False, until=until),
     )
 
 
+def user_zone(context: Context, user_id: str) -> ZoneInfo:
+    """The user's zone from Slack, or UTC when it is unknown or not an IANA name.
+
+    Args:
+        context: Holds the `user_zone` resolver.
+        user_id: The Slack user.
+
+    Returns:
+        The zone to read and show the user's times in.
+    """
+    name = context.user_zone(user_id)
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo("UTC")
+
+
 def run(
-    context: Context, request: Request, action: Action, target: str, *, confirmed: bool
+    context: Context,
+    request: Request,
+    action: Action,
+    target: str,
+    *,
+    confirmed: bool,
+    until: datetime | None = None,
 ) -> Sequence[Message]:
-    """Act on `target` in the channel's accounts and turn the report into messages."""
+    """Act on `target` in the channel's accounts and turn the report into messages.
+
+    Args:
+        context: Storage and operations.
+        request: Who asked, and where.
+        action: Stop or start.
+        target: Identifier, `account/region/identifier` or `tag:KEY=VALUE`.
+        confirmed: The person confirmed acting on an excluded instance.
+        until: For a one-off, when to act the other way; None for a plain action.
+
+    Returns:
+        The channel post of outcomes, confirmation requests and problems.
+    """
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     if not accounts:
         return [Message(messages.NO_ACCOUNTS)]
@@ -54,20 +126,59 @@ def run(
         )
     except SnoozeError as error:
         return [Message(str(error))]
-    return report_messages(report, request.user_id)
+    landed = _remember_way_back(context, request, report, until)
+    return report_messages(report, request.user_id, until if landed else None)
 
 
-def report_messages(report: ActionReport, user_id: str) -> list[Message]:
-    """The channel post of outcomes, plus confirmation requests and problems."""
+def _remember_way_back(
+    context: Context, request: Request, report: ActionReport, until: datetime | None
+) -> bool:
+    """Persist (or, for a plain action, cancel) the way back of each acted instance."""
+    storage = context.storage
+    landed = [o for o in report.outcomes if o.kind.succeeded]
+    for outcome in landed:
+        if until is None:
+            storage.cancel_one_off(request.team_id, outcome.ref.qualified)
+            continue
+        back = Action.START if report.action is Action.STOP else Action.STOP
+        storage.add_one_off(
+            request.team_id,
+            request.channel_id,
+            outcome.ref.qualified,
+            back,
+            until,
+            request.user_id,
+        )
+    return bool(landed)
+
+
+def report_messages(
+    report: ActionReport, user_id: str, until: datetime | None = None
+) -> list[Message]:
+    """The channel post of outcomes, plus confirmation requests and problems.
+
+    Args:
+        report: What the operation produced.
+        user_id: Who asked.
+        until: When a one-off's way back was persisted, to say so; else None.
+
+    Returns:
+        The messages, the channel post first.
+    """
     said: list[Message] = []
-    public = [o for o in report.outcomes if o.kind is not OutcomeKind.NEEDS_CONFIRMATION]
+    public = [
+        o for o in report.outcomes if o.kind is not OutcomeKind.NEEDS_CONFIRMATION
+    ]
     if public:
         lines = [messages.action_heading(user_id, report.action, report.target)]
         lines.extend(messages.outcome_sentence(o) for o in public)
+        if until is not None:
+            back = Action.START if report.action is Action.STOP else Action.STOP
+            lines.append(messages.way_back(back, until))
         said.append(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
     for outcome in report.outcomes:
         if outcome.kind is OutcomeKind.NEEDS_CONFIRMATION:
-            said.append(_confirmation(outcome))
+            said.append(_confirmation(outcome, until))
     for problem in report.problems:
         said.append(Message(problem.sentence, in_channel=problem.newly_broken))
     if not report.outcomes and not report.problems:
@@ -75,10 +186,15 @@ def report_messages(report: ActionReport, user_id: str) -> list[Message]:
     return said
 
 
-def _confirmation(outcome: Outcome) -> Message:
+def _confirmation(outcome: Outcome, until: datetime | None) -> Message:
     sentence = messages.outcome_sentence(outcome)
-    value = json.dumps({"action": outcome.action.value, "target": outcome.ref.qualified})
-    button = blocks.button(messages.confirm_button(outcome.action), CONFIRM, value, style="danger")
+    chosen = {"action": outcome.action.value, "target": outcome.ref.qualified}
+    if until is not None:
+        chosen["until"] = until.isoformat()
+    value = json.dumps(chosen)
+    button = blocks.button(
+        messages.confirm_button(outcome.action), CONFIRM, value, style="danger"
+    )
     return Message(sentence, [blocks.section(sentence), blocks.actions(button)])
 
 
@@ -88,9 +204,12 @@ def confirmed(context: Context, request: Request, value: str) -> Reply:
         chosen = json.loads(value)
         action = Action(chosen["action"])
         target = str(chosen["target"])
+        until = datetime.fromisoformat(chosen["until"]) if "until" in chosen else None
     except (ValueError, KeyError, TypeError):
+        return Reply(Message(messages.confirm_expired()))
+    if until is not None and until <= context.clock():
         return Reply(Message(messages.confirm_expired()))
     return Reply(
         Message(messages.working(action, target)),
-        lambda: run(context, request, action, target, confirmed=True),
+        lambda: run(context, request, action, target, confirmed=True, until=until),
     )

@@ -1,0 +1,323 @@
+"""`/snooze schedule`: give a database (or a tag selector) a schedule, and name schedules.
+
+Forms::
+
+    /snooze schedule <target> <schedule | name>
+    /snooze schedule define <name> <schedule>
+    /snooze schedule list
+    /snooze schedule remove <target | name>
+
+A schedule typed without `tz ZONE` takes the zone of the user who typed it (Slack's
+users.info), and is saved with that zone spelled out, so it means the same whoever reads
+it later. A single word that reads like a name but names no saved schedule is refused
+with "did you mean", and nothing is saved (case R10). A database target is checked
+against the channel's instances before anything is saved, which needs AWS and so runs
+after the acknowledgement; a tag selector is evaluated at each run and saved at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import pairwise
+
+from bot import blocks, messages, planning, rules
+from bot.commands import Context, Message, Reply, Request
+from bot.domain import SavedSchedule
+from bot.errors import ScheduleNotUnderstood, SnoozeError
+from bot.schedule import Schedule, Transition, parse_schedule
+
+SHOWN_TRANSITIONS = 6
+NAME = re.compile(r"[a-z][a-z0-9-]{0,39}", re.ASCII)
+_TARGET = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", re.ASCII)
+
+
+def handle(context: Context, request: Request, words: list[str]) -> Reply:
+    """Dispatch the `/snooze schedule` forms.
+
+    Args:
+        context: Storage, operations, the user's zone and the clock.
+        request: Who typed it, and where.
+        words: The words after `schedule`.
+
+    Returns:
+        The reply; checking a database target against AWS runs in `later`.
+    """
+    if not words:
+        problem = messages.SCHEDULE_SAY_WHAT
+        return Reply(Message(messages.usage_error(problem, messages.USAGE_SCHEDULE)))
+    first = words[0].lower()
+    if first == "list" and len(words) == 1:
+        return Reply(Message(_listing(context, request)))
+    if first == "define":
+        return _define(context, request, words[1:])
+    if first == "remove":
+        return _remove(context, request, words[1:])
+    return _assign(context, request, words[0], words[1:])
+
+
+# --- Assigning -------------------------------------------------------------------
+
+
+def _assign(context: Context, request: Request, target: str, rest: list[str]) -> Reply:
+    if not rest:
+        missing = messages.schedule_missing(target)
+        return Reply(Message(messages.usage_error(missing, messages.USAGE_SCHEDULE)))
+    problem = _target_problem(target)
+    if problem is not None:
+        return Reply(Message(problem))
+    if not context.storage.accounts(request.team_id, request.channel_id):
+        return Reply(Message(messages.NO_ACCOUNTS))
+    try:
+        chosen = _schedule(context, request, " ".join(rest))
+    except SnoozeError as error:
+        return Reply(Message(str(error)))
+
+    if rules.TagSelector.parse(target) is not None:
+        return Reply(_save(context, request, target, chosen))
+    return Reply(
+        Message(messages.schedule_checking(target)),
+        lambda: _check_and_save(context, request, target, chosen),
+    )
+
+
+def _check_and_save(
+    context: Context, request: Request, target: str, chosen: SavedSchedule | Schedule
+) -> Sequence[Message]:
+    """Find the target among the channel's instances, then save (the slow half)."""
+    accounts = context.storage.accounts(request.team_id, request.channel_id)
+    survey = context.operations.survey(accounts, "schedule")
+    try:
+        [instance] = rules.resolve(target, survey.instances)
+    except SnoozeError as error:
+        said = [Message(problem.sentence) for problem in survey.problems]
+        return said or [Message(str(error))]
+
+    saved = _save(context, request, target, chosen)
+    refusal = rules.why_not_stoppable(instance)
+    if refusal is None:
+        return [saved]
+    note = messages.schedule_not_stoppable(
+        target, messages.not_stoppable(refusal.reason, refusal.detail)
+    )
+    return [saved, Message(note)]
+
+
+def _save(
+    context: Context, request: Request, target: str, chosen: SavedSchedule | Schedule
+) -> Message:
+    text = chosen.text
+    assigned = context.storage.assign_schedule(
+        request.team_id,
+        request.channel_id,
+        target,
+        chosen if isinstance(chosen, SavedSchedule) else text,
+        request.user_id,
+    )
+    saved = assigned.schedule
+    heading = messages.schedule_assigned(
+        request.user_id, target, saved.name, saved.text
+    )
+    lines = [heading, *_coming_lines(planning.parsed(saved.text), context.clock())]
+    return Message("\n".join(lines), blocks.sections(lines), in_channel=True)
+
+
+def _schedule(
+    context: Context, request: Request, text: str
+) -> SavedSchedule | Schedule:
+    """A saved schedule by name, or the text parsed in the user's zone.
+
+    Raises:
+        SnoozeError: An unknown name (with "did you mean") or a text that does not
+            parse, including one without any zone.
+    """
+    word = text.strip().lower()
+    if NAME.fullmatch(word):
+        saved = context.storage.named_schedule(request.team_id, word)
+        if saved is not None:
+            return saved
+    try:
+        return _parse(context, request, text)
+    except ScheduleNotUnderstood:
+        if NAME.fullmatch(word):
+            known = [
+                s.name
+                for s in context.storage.named_schedules(request.team_id)
+                if s.name
+            ]
+            raise _UnknownSchedule(word, rules.suggest(word, known)) from None
+        raise
+
+
+def _parse(context: Context, request: Request, text: str) -> Schedule:
+    """Parse `text`; without `tz`, in the zone of the user who typed it."""
+    try:
+        return parse_schedule(text)
+    except ScheduleNotUnderstood as error:
+        if error.problem != messages.SCHEDULE_NO_ZONE:
+            raise
+    return parse_schedule(text, context.user_zone(request.user_id))
+
+
+class _UnknownSchedule(SnoozeError):
+    """A single word that reads like a schedule name, but no saved schedule has it."""
+
+    def __init__(self, name: str, suggestions: Sequence[str]) -> None:
+        self.name = name
+        self.suggestions = tuple(suggestions)
+        super().__init__(messages.unknown_schedule(name, self.suggestions))
+
+
+def _target_problem(target: str) -> str | None:
+    if target.lower().startswith("tag:"):
+        if rules.TagSelector.parse(target) is None:
+            return messages.schedule_bad_selector(target)
+        return None
+    if not _TARGET.fullmatch(target) or target.count("/") not in (0, 2):
+        return messages.schedule_bad_target(target)
+    return None
+
+
+def _coming_lines(schedule: Schedule, now: datetime) -> list[str]:
+    """The next transitions on the schedule's clock, and a clock change among them."""
+    steps = schedule.transitions(now, SHOWN_TRANSITIONS)
+    if not steps:
+        return [messages.SCHEDULE_NEVER_CHANGES]
+    lines = [messages.coming_heading(schedule.zone.key)]
+    lines.extend(messages.transition_line(step.action, step.at) for step in steps)
+    change = clock_change(schedule, now, steps)
+    if change is not None:
+        lines.append(messages.clock_change(*change))
+    return lines
+
+
+def clock_change(
+    schedule: Schedule, now: datetime, steps: Sequence[Transition]
+) -> tuple[datetime, bool] | None:
+    """The first change of the zone's UTC offset between `now` and the last step.
+
+    Args:
+        schedule: The schedule, for its zone.
+        now: The start of the span, aware.
+        steps: The transitions listed; the span ends at the last one.
+
+    Returns:
+        The local instant just after the change and True when the clocks go forward,
+        or None when the offset stays the same throughout.
+    """
+    zone = schedule.zone
+    points = [now.astimezone(UTC), *(step.at.astimezone(UTC) for step in steps)]
+    for early, late in pairwise(points):
+        before = early.astimezone(zone).utcoffset()
+        after = late.astimezone(zone).utcoffset()
+        if before is None or after is None or before == after:
+            continue
+        low, high = int(early.timestamp()), int(late.timestamp())
+        while high - low > 1:
+            middle = (low + high) // 2
+            if datetime.fromtimestamp(middle, zone).utcoffset() == before:
+                low = middle
+            else:
+                high = middle
+        return datetime.fromtimestamp(high, zone), after > before
+    return None
+
+
+# --- Named schedules -------------------------------------------------------------
+
+
+def _define(context: Context, request: Request, words: list[str]) -> Reply:
+    usage = messages.USAGE_SCHEDULE_DEFINE
+    if len(words) < 2:
+        return Reply(
+            Message(messages.usage_error(messages.SCHEDULE_DEFINE_WHAT, usage))
+        )
+    name, text = words[0], " ".join(words[1:])
+    problem = name_problem(name)
+    if problem is not None:
+        return Reply(Message(problem))
+    try:
+        parsed = _parse(context, request, text)
+    except SnoozeError as error:
+        return Reply(Message(str(error)))
+
+    saved = context.storage.define_schedule(
+        request.team_id, name, parsed.text, request.user_id
+    )
+    lines = [
+        messages.schedule_defined(request.user_id, name, saved.text),
+        *_coming_lines(parsed, context.clock()),
+    ]
+    return Reply(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a schedule, or None when it can.
+
+    Args:
+        name: The proposed name.
+
+    Returns:
+        A sentence for the user, or None.
+    """
+    if not NAME.fullmatch(name):
+        return messages.schedule_bad_name(name)
+    if name in {"define", "list", "remove"}:
+        return messages.schedule_name_reads_as_schedule(name)
+    try:
+        parse_schedule(name, "UTC")
+    except ScheduleNotUnderstood:
+        return None
+    return messages.schedule_name_reads_as_schedule(name)
+
+
+def _remove(context: Context, request: Request, words: list[str]) -> Reply:
+    if len(words) != 1:
+        problem = messages.SCHEDULE_REMOVE_WHAT
+        return Reply(
+            Message(messages.usage_error(problem, messages.USAGE_SCHEDULE_REMOVE))
+        )
+    word = words[0]
+    team_id, channel_id = request.team_id, request.channel_id
+
+    if context.storage.unassign(team_id, channel_id, word):
+        return Reply(
+            Message(
+                messages.schedule_unassigned(request.user_id, word), in_channel=True
+            )
+        )
+    if context.storage.named_schedule(team_id, word.lower()) is not None:
+        users = context.storage.remove_named_schedule(team_id, word.lower())
+        if users:
+            return Reply(Message(messages.schedule_in_use(word.lower(), users)))
+        sentence = messages.schedule_removed(request.user_id, word.lower())
+        return Reply(Message(sentence, in_channel=True))
+
+    known = [a.target for a in context.storage.assignments(team_id, channel_id)]
+    known += [s.name for s in context.storage.named_schedules(team_id) if s.name]
+    return Reply(
+        Message(messages.schedule_nothing_to_remove(word, rules.suggest(word, known)))
+    )
+
+
+# --- Listing ---------------------------------------------------------------------
+
+
+def _listing(context: Context, request: Request) -> str:
+    named = context.storage.named_schedules(request.team_id)
+    assigned = context.storage.assignments(request.team_id, request.channel_id)
+    if not named and not assigned:
+        return messages.SCHEDULE_LIST_EMPTY
+
+    lines: list[str] = []
+    if named:
+        lines.append(messages.SCHEDULE_LIST_NAMED)
+        lines.extend(messages.schedule_named_line(s.name or "", s.text) for s in named)
+    if assigned:
+        lines.append(messages.SCHEDULE_LIST_ASSIGNED)
+        lines.extend(
+            messages.assignment_line(a.target, a.schedule.name, a.schedule.text)
+            for a in assigned
+        )
+    return "\n".join(lines)

@@ -1,0 +1,536 @@
+"""`/snooze schedule`, one-off snoozes, `next`, `explain` and `history`, end to end.
+
+Signed requests go into the real app; AWS is the stand-in; the clock is fixed through
+`Context.clock`, so nothing depends on the day the tests run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
+from bot.domain import Action
+from bot.planning import parsed
+from bot.standins.slack import render
+from bot.storage import Storage
+
+ROLE_NAME = "SnoozeDBAccess"
+THURSDAY_NOON = datetime(2025, 3, 27, 12, 0, tzinfo=UTC)
+QA_DB = f"{CUSTOMER_ACCOUNT}/us-east-1/qa-db"
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWorld]:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv(
+        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
+    )
+    with OfflineWorld(f"sqlite:///{tmp_path / 'bot.sqlite3'}") as offline:
+        offline.seed_sample_account()
+        assert offline.runtime is not None
+        offline.runtime.context.clock = lambda: THURSDAY_NOON
+        yield offline
+
+
+def storage(world: OfflineWorld) -> Storage:
+    assert world.runtime is not None
+    return world.runtime.storage
+
+
+def say(world: OfflineWorld, line: str, **who: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Type a /snooze line; return the immediate reply and the bodies posted later."""
+    assert world.requests is not None
+    before = len(world.slack.responses)
+    status, body = world.requests.command(line, **who)
+    assert status == 200
+    world.settle()
+    later = [posted.body for posted in world.slack.responses[before:]]
+    return (render(body) if isinstance(body, dict) else str(body)), later
+
+
+def shown(bodies: list[dict[str, Any]]) -> str:
+    return "\n".join(render(body) for body in bodies)
+
+
+def connect(world: OfflineWorld) -> None:
+    """Connect the sample customer account to channel C1, as a customer would."""
+    say(world, "connect")
+    pending = storage(world).pending("T1", "C1")
+    assert pending is not None
+    role_arn = world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT,
+        pending.external_id,
+        world.own_account_id,
+        stack_name=ROLE_NAME,
+    )
+    _, later = say(world, f"connect {role_arn}")
+    assert "connected AWS account 111122223333" in shown(later)
+
+
+def add_database(world: OfflineWorld, name: str) -> None:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier=name,
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password",
+        AllocatedStorage=20,
+    )
+
+
+def tag(
+    world: OfflineWorld, name: str, key: str, value: str, region: str = "us-east-1"
+) -> None:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, region).client("rds")
+    arn = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    rds.add_tags_to_resource(
+        ResourceName=arn["DBInstanceArn"], Tags=[{"Key": key, "Value": value}]
+    )
+
+
+def stop_calls(world: OfflineWorld) -> int:
+    return world.aws.calls[(CUSTOMER_ACCOUNT, "StopDBInstance")]
+
+
+# --- Assigning schedules ---------------------------------------------------------
+
+
+def test_overnight_schedule_is_accepted_and_shows_fridays_window_to_saturday(
+    world: OfflineWorld,
+):
+    """R8: `mon-fri 22:00-06:00` runs from Friday 22:00 to Saturday 06:00."""
+    add_database(world, "batch-db")
+    connect(world)
+
+    reply, later = say(world, "schedule batch-db mon-fri 22:00-06:00")
+
+    posted = shown(later)
+    assert "Looking for `batch-db`" in reply
+    assert later[-1]["response_type"] == "in_channel"
+    assert "gave `batch-db` the schedule `mon-fri 22:00-06:00 tz UTC`" in posted
+    assert "Next, on the UTC clock:" in posted
+    assert "• start Fri 28 Mar 22:00\n• stop Sat 29 Mar 06:00" in posted
+    [assigned] = storage(world).assignments("T1", "C1")
+    assert assigned.target == "batch-db"
+    assert assigned.schedule.text == "mon-fri 22:00-06:00 tz UTC"
+
+
+def test_schedule_reply_is_in_the_users_zone_and_names_the_clock_change(
+    world: OfflineWorld,
+):
+    """The zone comes from users.info; London's clocks go forward on Sun 30 Mar 2025."""
+    world.slack.users["U1"] = {"tz": "Europe/London"}
+    connect(world)
+
+    _, later = say(world, "schedule qa-db weekdays stop 20:00")
+
+    posted = shown(later)
+    [assigned] = storage(world).assignments("T1", "C1")
+    assert assigned.schedule.text == "weekdays stop 20:00 tz Europe/London"
+    assert "Next, on the Europe/London clock:" in posted
+    assert "Clocks go forward on Sun 30 Mar (Europe/London)." in posted
+    monday = datetime(2025, 3, 31, tzinfo=UTC)
+    [stop] = parsed(assigned.schedule.text).transitions(monday, 1)
+    assert stop.at.astimezone(UTC).hour == 19  # R9: 20:00 summer time
+
+
+def test_users_zone_is_asked_of_slack_once_and_remembered(world: OfflineWorld):
+    world.slack.users["U1"] = {"tz": "Europe/Paris"}
+    connect(world)
+
+    say(world, "schedule tag:team=qa daily 07:00-19:00")
+    say(world, "schedule tag:team=dev daily 08:00-18:00")
+
+    assert len(world.slack.calls_to("users.info")) == 1
+    texts = {a.schedule.text for a in storage(world).assignments("T1", "C1")}
+    assert texts == {
+        "daily 07:00-19:00 tz Europe/Paris",
+        "daily 08:00-18:00 tz Europe/Paris",
+    }
+
+
+def test_schedule_without_any_zone_asks_for_one_and_saves_nothing(world: OfflineWorld):
+    """users.info fails, so no zone is known; the sentence asks for `tz ZONE`."""
+    connect(world)
+    world.slack.fail("users.info", error="user_not_found", times=5)
+
+    reply, _ = say(world, "schedule qa-db mon-fri 08:00-20:00")
+
+    assert "no time zone given; add `tz ZONE` at the end" in reply
+    assert storage(world).assignments("T1", "C1") == []
+
+
+def test_unknown_zone_is_refused_and_nothing_saved(world: OfflineWorld):
+    connect(world)
+
+    reply, _ = say(world, "schedule qa-db mon-fri 08:00-20:00 tz Mars/Olympus")
+
+    assert "I could not read the schedule at `Mars/Olympus`" in reply
+    assert "not a time zone I know" in reply
+    assert storage(world).assignments("T1", "C1") == []
+
+
+def test_typo_in_a_schedule_name_gets_did_you_mean_and_nothing_saved(
+    world: OfflineWorld,
+):
+    """R10."""
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz Europe/London")
+
+    reply, later = say(world, "schedule qa-db ofice-hours")
+
+    assert reply.startswith("unknown schedule ofice-hours: did you mean office-hours?")
+    assert later == []
+    assert storage(world).assignments("T1", "C1") == []
+
+
+def test_unknown_database_is_refused_with_did_you_mean_and_nothing_saved(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "schedule qa-dbb mon-fri 08:00-20:00 tz UTC")
+
+    assert "No database called `qa-dbb`" in shown(later)
+    assert "Did you mean `qa-db`?" in shown(later)
+    assert storage(world).assignments("T1", "C1") == []
+
+
+def test_schedule_on_an_aurora_member_is_saved_with_a_warning(world: OfflineWorld):
+    connect(world)
+
+    _, later = say(world, "schedule app-writer-1 weekdays 08:00-20:00 tz UTC")
+
+    assert "member of Aurora cluster `app-cluster`" in shown(later)
+    assert "scheduled stops will be refused" in shown(later)
+
+
+def test_bad_schedule_text_names_the_part_and_gives_an_example(world: OfflineWorld):
+    connect(world)
+
+    reply, _ = say(world, "schedule qa-db mon-fri 8-20")
+
+    assert reply.startswith("I could not read the schedule at `8-20`")
+    assert "mon-fri 08:00-20:00 tz Europe/London" in reply
+
+
+def test_schedule_without_a_schedule_or_with_a_bad_selector_says_what_to_type(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    missing, _ = say(world, "schedule qa-db")
+    selector, _ = say(world, "schedule tag:team daily 08:00-18:00 tz UTC")
+
+    assert "Give `qa-db` a schedule" in missing
+    assert "Type `/snooze schedule DB | tag:KEY=VALUE SCHEDULE | NAME`" in missing
+    assert "`tag:team` is not a tag selector: write `tag:KEY=VALUE`" in selector
+
+
+# --- Named schedules -------------------------------------------------------------
+
+
+def test_define_list_and_remove_named_schedules(world: OfflineWorld):
+    connect(world)
+
+    defined, _ = say(
+        world, "schedule define office-hours mon-fri 08:00-20:00 tz Europe/London"
+    )
+    assigned, _ = say(world, "schedule tag:team=qa office-hours")
+    listing, _ = say(world, "schedule list")
+    in_use, _ = say(world, "schedule remove office-hours")
+    unassigned, _ = say(world, "schedule remove tag:team=qa")
+    removed, _ = say(world, "schedule remove office-hours")
+    empty, _ = say(world, "schedule list")
+
+    assert (
+        "saved the schedule `office-hours`: `mon-fri 08:00-20:00 tz Europe/London`"
+        in defined
+    )
+    assert "• start Fri 28 Mar 08:00" in defined
+    assert "gave databases tagged `team=qa` the schedule `office-hours`" in assigned
+    assert "`office-hours`: `mon-fri 08:00-20:00 tz Europe/London`" in listing
+    assert "databases tagged `team=qa`: `office-hours`" in listing
+    assert "still used by `tag:team=qa`, so it was kept" in in_use
+    assert "took the schedule off databases tagged `team=qa`" in unassigned
+    assert "removed the saved schedule `office-hours`" in removed
+    assert empty.startswith("No saved schedules")
+    assert storage(world).named_schedules("T1") == []
+
+
+def test_schedule_names_that_read_as_schedules_or_break_the_rules_are_refused(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    day, _ = say(world, "schedule define weekends sat 10:00-14:00 tz UTC")
+    shape, _ = say(world, "schedule define Office_Hours mon-fri 08:00-20:00 tz UTC")
+
+    assert (
+        "`weekends` cannot name a schedule: it is a word of the schedule language"
+        in day
+    )
+    assert "use lowercase letters, digits and dashes" in shape
+    assert storage(world).named_schedules("T1") == []
+
+
+def test_removing_something_unknown_suggests_close_names(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz UTC")
+
+    reply, _ = say(world, "schedule remove office-hour")
+
+    assert "Nothing called `office-hour` has a schedule here" in reply
+    assert "Did you mean `office-hours`?" in reply
+
+
+# --- One-off snoozes -------------------------------------------------------------
+
+
+def test_stop_for_three_hours_persists_the_way_back_at_the_right_time(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    reply, later = say(world, "stop qa-db for 3h")
+
+    assert "Stopping `qa-db` until Thu 27 Mar 15:00 (UTC)" in reply
+    assert "`qa-db` (us-east-1): stopping now." in shown(later)
+    assert "SnoozeDB will start it again at Thu 27 Mar 15:00 (UTC)." in shown(later)
+    [way_back] = storage(world).one_offs("T1", "C1")
+    assert way_back.instance == QA_DB
+    assert way_back.action is Action.START
+    assert way_back.due_at.replace(tzinfo=UTC) == THURSDAY_NOON + timedelta(hours=3)
+    assert way_back.created_by == "U1"
+    assert stop_calls(world) == 1
+
+
+def test_stop_until_tomorrow_is_read_on_the_users_clock(world: OfflineWorld):
+    """New York is on EDT (UTC-4) in late March: tomorrow 9am is 13:00 UTC."""
+    world.slack.users["U1"] = {"tz": "America/New_York"}
+    connect(world)
+
+    reply, _ = say(world, "stop qa-db until tomorrow 9am")
+
+    assert "until Fri 28 Mar 09:00 (America/New_York)" in reply
+    [way_back] = storage(world).one_offs("T1", "C1")
+    assert way_back.due_at.replace(tzinfo=UTC) == datetime(
+        2025, 3, 28, 13, 0, tzinfo=UTC
+    )
+
+
+def test_start_for_two_hours_persists_a_stop_even_when_already_running(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "start reports-db for 2h")
+
+    assert "already running, nothing to do." in shown(later)
+    assert "SnoozeDB will stop it again at Thu 27 Mar 14:00 (UTC)." in shown(later)
+    [way_back] = storage(world).one_offs("T1", "C1")
+    assert way_back.instance == f"{CUSTOMER_ACCOUNT}/eu-west-1/reports-db"
+    assert way_back.action is Action.STOP
+    assert way_back.due_at.replace(tzinfo=UTC) == THURSDAY_NOON + timedelta(hours=2)
+
+
+def test_times_in_the_past_or_too_far_are_refused_without_acting(world: OfflineWorld):
+    connect(world)
+
+    now, _ = say(world, "stop qa-db for 0 minutes")
+    far, _ = say(world, "stop qa-db for 45 days")
+    junk, _ = say(world, "stop qa-db please")
+
+    assert "which is not in the future" in now
+    assert "that is more than 30 days away" in far
+    assert "`/snooze stop DB for 3h`" in junk
+    assert stop_calls(world) == 0
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+def test_refused_stop_persists_no_way_back(world: OfflineWorld):
+    connect(world)
+
+    _, later = say(world, "stop app-writer-1 for 3h")
+
+    assert "belongs to Aurora cluster" in shown(later)
+    assert "will start it again" not in shown(later)
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+def test_plain_start_cancels_a_pending_way_back(world: OfflineWorld):
+    connect(world)
+    say(world, "stop qa-db for 3h")
+
+    say(world, "start qa-db")
+
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+# --- Seeing what comes next -------------------------------------------------------
+
+
+def test_next_lists_schedules_and_one_offs_in_time_order(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule tag:team=qa daily 07:00-19:00 tz Europe/London")
+    say(world, "start reports-db for 2h")
+    describes = world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")]
+
+    reply, _ = say(world, "next")
+
+    lines = reply.splitlines()
+    assert lines[0] == "Coming actions in this channel"
+    assert lines[1].startswith("• Thu 27 Mar 14:00 (UTC) · stop `")
+    assert "reports-db" in lines[1] and "one-off by" in lines[1]
+    assert lines[2] == (
+        "• Thu 27 Mar 19:00 (Europe/London) · stop databases tagged `team=qa` · "
+        "`daily 07:00-19:00 tz Europe/London`"
+    )
+    assert (
+        lines[3]
+        == "• Thu 27 Mar 20:00 (UTC) · stop `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+    )
+    assert len(lines) == 11
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes
+
+
+def test_next_with_nothing_scheduled_says_how_to_schedule(world: OfflineWorld):
+    connect(world)
+
+    reply, _ = say(world, "next")
+
+    assert reply.startswith("Nothing is scheduled in this channel.")
+
+
+def test_explain_names_a_direct_assignment_and_what_comes_next(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC", user_id="U5")
+
+    _, later = say(world, "explain qa-db")
+
+    text = later[-1]["text"]
+    assert (
+        "`qa-db` (us-east-1) follows the schedule `mon-fri 08:00-20:00 tz UTC`" in text
+    )
+    assert "given to `qa-db` by <@U5>" in text
+    assert "Right now it should be running." in text
+    assert "• stop Thu 27 Mar 20:00" in text
+
+
+def test_explain_names_the_tag_selector_and_the_rule_for_several(world: OfflineWorld):
+    tag(world, "qa-db", "team", "qa")
+    connect(world)
+    say(world, "schedule tag:team=qa daily 07:00-09:00 tz UTC")
+
+    _, later = say(world, "explain qa-db")
+
+    assert "because it matches the tag selector `tag:team=qa`" in shown(later)
+    assert "the most recently assigned one wins" in shown(later)
+    assert "Right now it should be stopped." in shown(later)
+
+
+def test_explain_follows_the_instance_tag_and_suggests_for_an_unknown_name(
+    world: OfflineWorld,
+):
+    tag(world, "reports-db", "snoozedb:schedule", "office-hours", region="eu-west-1")
+    tag(world, "qa-db", "snoozedb:schedule", "ofice-hours")
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz Europe/London")
+
+    _, tagged = say(world, "explain reports-db")
+    _, typo = say(world, "explain qa-db")
+
+    assert "because it is tagged `snoozedb:schedule=office-hours`" in shown(tagged)
+    assert "tagged `snoozedb:schedule=ofice-hours`, but no saved schedule" in shown(
+        typo
+    )
+    assert "Did you mean `office-hours`?" in shown(typo)
+
+
+def test_explain_puts_a_one_off_before_the_schedule(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    say(world, "stop qa-db for 3h", user_id="U7")
+
+    _, later = say(world, "explain qa-db")
+
+    text = later[-1]["text"]
+    assert (
+        "is held stopped by a one-off from <@U7> until Thu 27 Mar 15:00 (UTC)" in text
+    )
+    assert "Right now it should be stopped." in text
+    assert "• start Thu 27 Mar 15:00\n• stop Thu 27 Mar 20:00" in text
+
+
+def test_explain_of_an_unscheduled_database_says_how_to_schedule_it(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "explain staging-db")
+
+    assert "`staging-db` (us-east-1) follows no schedule" in shown(later)
+
+
+# --- History and help ------------------------------------------------------------
+
+
+def test_history_lists_recent_actions_newest_first_in_the_users_zone(
+    world: OfflineWorld,
+):
+    world.slack.users["U42"] = {"tz": "Asia/Tokyo"}
+    connect(world)
+    say(world, "stop qa-db", user_id="U42")
+    say(world, "start reports-db", user_id="U42")
+
+    reply, _ = say(world, "history", user_id="U42")
+    one, _ = say(world, "history qa-db", user_id="U42")
+
+    lines = reply.splitlines()
+    assert lines[0] == "Recent actions (times in Asia/Tokyo)"
+    assert lines[1].endswith(
+        "· @U42 · start `reports-db` (eu-west-1) · already running"
+    )
+    assert lines[2].endswith("· @U42 · stop `qa-db` (us-east-1) · stopped")
+    assert one.splitlines()[0] == "Recent actions of `qa-db` (times in Asia/Tokyo)"
+    assert len(one.splitlines()) == 2
+
+
+def test_history_of_a_quiet_channel_says_so(world: OfflineWorld):
+    reply, _ = say(world, "history")
+
+    assert reply == "No actions recorded in this channel yet."
+
+
+def test_help_lists_the_schedule_commands(world: OfflineWorld):
+    reply, _ = say(world, "help")
+
+    for usage in (
+        "/snooze schedule DB | tag:KEY=VALUE SCHEDULE | NAME",
+        "/snooze next",
+        "/snooze explain DB",
+        "/snooze history [DB]",
+    ):
+        assert usage in reply
+    assert "schedule define NAME SCHEDULE" in reply
+
+
+def test_replayed_schedule_list_is_answered_both_times(world: OfflineWorld):
+    """`schedule list` changes nothing, so its trigger_id is not claimed."""
+    connect(world)
+    assert world.requests is not None
+
+    first = world.requests.command("schedule list", trigger_id="1.2.list")
+    second = world.requests.command("schedule list", trigger_id="1.2.list")
+
+    assert "No saved schedules" in render(first[1]) and "No saved schedules" in render(
+        second[1]
+    )
