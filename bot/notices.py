@@ -163,13 +163,15 @@ def register(app: App, context: Context, responder: Any) -> None:
 
     @app.action(KEEP_HOUR)
     def on_keep_hour(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+        # Database writes only, so the click is recorded before Slack hears back.
         keep(body, until_window=False)
+        ack()
 
     @app.action(KEEP_WINDOW)
     def on_keep_window(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+        # Database writes only, so the click is recorded before Slack hears back.
         keep(body, until_window=True)
+        ack()
 
     @app.action(STOP_NOW)
     def on_stop_now(ack: Ack, body: dict[str, Any]) -> None:
