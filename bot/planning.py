@@ -240,7 +240,7 @@ def applicable(
     one_off = _newest_one_off(qualified, one_offs, moment)
     if one_off is not None:
         desired = Desired.STOPPED if one_off.action is Action.START else Desired.RUNNING
-        due = _stored(one_off.due_at)
+        due = stored_utc(one_off.due_at)
         steps = [Transition(one_off.action, due), *_after(base, due, count - 1)]
         origin = f"one-off by {one_off.created_by}"
         return Applicable(
@@ -255,7 +255,7 @@ def applicable(
 
     override = _longest_override(qualified, overrides, moment)
     if override is not None:
-        until = _stored(override.until)
+        until = stored_utc(override.until)
         steps = []
         if base is not None and base.schedule.desired_at(until) is Desired.STOPPED:
             steps.append(Transition(Action.STOP, until.astimezone(base.schedule.zone)))
@@ -307,9 +307,9 @@ def coming(
         Up to `count` actions in time order.
     """
     moment = _utc(now)
-    pending = [o for o in one_offs if _stored(o.due_at) > moment]
+    pending = [o for o in one_offs if stored_utc(o.due_at) > moment]
     found = [
-        Coming(_stored(o.due_at), o.action, o.instance, Source.ONE_OFF, one_off=o)
+        Coming(stored_utc(o.due_at), o.action, o.instance, Source.ONE_OFF, one_off=o)
         for o in pending
     ]
 
@@ -318,7 +318,7 @@ def coming(
         source = Source.TAG_SELECTOR if selector else Source.DIRECT
         held = max(
             (
-                _stored(o.due_at)
+                stored_utc(o.due_at)
                 for o in pending
                 if not selector and _names(assignment.target, o.instance)
             ),
@@ -356,7 +356,7 @@ def _newest_one_off(
     qualified: str, one_offs: Iterable[OneOff], now: datetime
 ) -> OneOff | None:
     pending = [
-        o for o in one_offs if o.instance == qualified and _stored(o.due_at) > now
+        o for o in one_offs if o.instance == qualified and stored_utc(o.due_at) > now
     ]
     return max(pending, key=lambda o: o.id, default=None)
 
@@ -365,9 +365,9 @@ def _longest_override(
     qualified: str, overrides: Iterable[Override], now: datetime
 ) -> Override | None:
     active = [
-        o for o in overrides if o.instance == qualified and _stored(o.until) > now
+        o for o in overrides if o.instance == qualified and stored_utc(o.until) > now
     ]
-    return max(active, key=lambda o: _stored(o.until), default=None)
+    return max(active, key=lambda o: stored_utc(o.until), default=None)
 
 
 def _after(base: Underlying | None, moment: datetime, count: int) -> list[Transition]:
@@ -382,8 +382,15 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
-def _stored(instant: datetime) -> datetime:
-    """An instant read back from storage; SQLite hands back naive UTC datetimes."""
+def stored_utc(instant: datetime) -> datetime:
+    """An instant read back from storage, as an aware UTC datetime.
+
+    Args:
+        instant: A stored instant; SQLite hands them back naive, meaning UTC.
+
+    Returns:
+        The same instant, aware, in UTC. Never read a naive one as local time.
+    """
     if instant.tzinfo is None:
         return instant.replace(tzinfo=UTC)
     return instant.astimezone(UTC)

@@ -6,16 +6,19 @@ Signed requests go into the real app; AWS is the stand-in; the clock is fixed th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
 from bot.domain import Action
 from bot.planning import parsed
+from bot.slack_app import UserZones
 from bot.standins.slack import render
 from bot.storage import Storage
 
@@ -470,6 +473,23 @@ def test_explain_puts_a_one_off_before_the_schedule(world: OfflineWorld):
     assert "• start Thu 27 Mar 15:00\n• stop Thu 27 Mar 20:00" in text
 
 
+def test_explain_reads_stored_times_as_utc_whatever_the_servers_zone(
+    world: OfflineWorld, monkeypatch: pytest.MonkeyPatch
+):
+    """SQLite returns naive datetimes; they are UTC, never the host's local time."""
+    connect(world)
+    say(world, "stop qa-db for 3h")
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        _, later = say(world, "explain qa-db")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+    assert "until Thu 27 Mar 15:00 (UTC)" in later[-1]["text"]
+
+
 def test_explain_of_an_unscheduled_database_says_how_to_schedule_it(
     world: OfflineWorld,
 ):
@@ -534,3 +554,39 @@ def test_replayed_schedule_list_is_answered_both_times(world: OfflineWorld):
     assert "No saved schedules" in render(first[1]) and "No saved schedules" in render(
         second[1]
     )
+
+
+# --- users.info ------------------------------------------------------------------
+
+
+class FakeUsersApi:
+    """Answers users.info from a dict, or fails with a Slack error."""
+
+    def __init__(self, zones: dict[str, str]) -> None:
+        self.zones = zones
+        self.asked: list[str] = []
+        self.failing = False
+
+    def users_info(self, *, user: str) -> dict[str, Any]:
+        self.asked.append(user)
+        if self.failing:
+            raise SlackApiError(
+                "user_not_found", {"ok": False, "error": "user_not_found"}
+            )
+        return {"ok": True, "user": {"id": user, "tz": self.zones.get(user)}}
+
+
+def test_user_zones_are_remembered_for_an_hour_and_errors_give_none():
+    api = FakeUsersApi({"U1": "Europe/London"})
+    clock = [0.0]
+    zones = UserZones(api, clock=lambda: clock[0])  # type: ignore[arg-type]
+
+    first = zones("U1")
+    clock[0] = 3599.0
+    cached = zones("U1")
+    clock[0] = 3600.0
+    api.failing = True
+    failed = zones("U1")
+
+    assert (first, cached, failed) == ("Europe/London", "Europe/London", None)
+    assert api.asked == ["U1", "U1"]

@@ -93,13 +93,13 @@ def _lines(
     zone = user_zone(context, request.user_id)
     lines = []
     if plan.one_off is not None:
-        until = plan.one_off.due_at.astimezone(zone)
+        until = planning.stored_utc(plan.one_off.due_at).astimezone(zone)
         action = plan.one_off.action
         lines.append(
             messages.explain_one_off(where, plan.one_off.created_by, action, until)
         )
     elif plan.override is not None:
-        until = plan.override.until.astimezone(zone)
+        until = planning.stored_utc(plan.override.until).astimezone(zone)
         lines.append(messages.explain_override(where, plan.override.created_by, until))
     base = plan.underlying
     if base is None:

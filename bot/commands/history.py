@@ -6,9 +6,7 @@ database, and how it ended, from the audit log every action writes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from bot import blocks, messages
+from bot import blocks, messages, planning
 from bot.commands import Context, Message, Reply, Request
 from bot.commands.acting import user_zone
 
@@ -39,7 +37,7 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     zone = user_zone(context, request.user_id)
     lines = [messages.history_heading(identifier, zone.key)]
     for entry in entries:
-        at = _aware(entry.at).astimezone(zone)
+        at = planning.stored_utc(entry.at).astimezone(zone)
         lines.append(
             messages.history_line(
                 at,
@@ -51,8 +49,3 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
             )
         )
     return Reply(Message("\n".join(lines), blocks.sections(lines)))
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were written in UTC.
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
