@@ -71,6 +71,8 @@ class Reason(StrEnum):
     NOT_FOUND = "not_found"
     AWS_REFUSED = "aws_refused"
     AWS_UNREACHABLE = "aws_unreachable"
+    THROTTLED = "throttled"  # AWS still throttled after botocore's retries
+    NO_CAPACITY = "no_capacity"  # InsufficientDBInstanceCapacity until SnoozeDB gave up
 
 
 @dataclass(frozen=True, order=True)

@@ -61,6 +61,30 @@ def aws_unreachable(what: str) -> str:
     )
 
 
+def aws_throttled(what: str, aws_code: str) -> str:
+    return (
+        f"AWS is throttling SnoozeDB's calls ({aws_code}) and still was after several "
+        f"retries while SnoozeDB was {what}. Nothing was changed; try again in a few "
+        "minutes."
+    )
+
+
+def aws_call_failed(what: str, code: str) -> str:
+    return (
+        f"SnoozeDB's call to AWS failed ({code}) while it was {what}. Nothing was "
+        "changed; try again, and if it keeps happening ask your SnoozeDB operator to "
+        "check its log."
+    )
+
+
+def own_credentials_refused(what: str, code: str) -> str:
+    return (
+        f"SnoozeDB's own AWS credentials did not work ({code}) while it was {what}. "
+        "Nothing was changed; ask your SnoozeDB operator to check the AWS credentials "
+        "SnoozeDB runs with."
+    )
+
+
 # --- Instances -------------------------------------------------------------------
 
 
@@ -380,14 +404,42 @@ def _why_not(outcome: Outcome) -> str:
                 f"instance that is {wanted}. Try again when it is {wanted}."
             )
         case Reason.NOT_FOUND:
-            return "it no longer exists in this account."
+            return (
+                "it no longer exists in this account: it was deleted or renamed after "
+                "SnoozeDB listed it. Type `/snooze status` to see the databases there are."
+            )
         case Reason.AWS_REFUSED:
             return (
                 f"AWS refused to {verb} it ({detail}). Check the instance in the RDS "
                 "console, then try again."
             )
         case Reason.AWS_UNREACHABLE:
-            return "AWS did not answer, even after retrying. Nothing was changed; try again."
+            return (
+                f"AWS did not answer, even after retrying, so SnoozeDB cannot tell whether "
+                f"the {verb} went through. Type `/snooze status` to see its state, then "
+                "try again if needed."
+            )
+        case Reason.ROLE_UNAVAILABLE:
+            return (
+                f"not {_PAST[outcome.action]}: AWS denied the SnoozeDB role `{detail}` "
+                f"rds:{verb.capitalize()}DBInstance. The role's policy was probably "
+                "edited, or the SnoozeDB stack deleted; type `/snooze connect` to get the "
+                "template again and redeploy the stack."
+            )
+        case Reason.THROTTLED:
+            return (
+                f"not {_PAST[outcome.action]}: AWS is throttling SnoozeDB's calls to this "
+                f"account ({detail}) and still was after several retries. Nothing was "
+                "changed; try again in a few minutes."
+            )
+        case Reason.NO_CAPACITY:
+            return (
+                f"not started: AWS has no capacity for {detail or 'its instance class'} "
+                "in its availability zone right now (InsufficientDBInstanceCapacity), "
+                "and still had none when SnoozeDB stopped retrying. Try again later, or "
+                "change it to another instance class or availability zone in the RDS "
+                "console."
+            )
         case _:
             return f"not {_PAST[outcome.action]} ({detail or 'no reason given'})."
 
