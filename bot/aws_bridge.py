@@ -15,24 +15,30 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
+    PartialCredentialsError,
 )
 from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
 
+from bot import messages
 from bot.domain import (
     Action,
     Instance,
@@ -57,11 +63,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SESSION_DURATION_SECONDS = 3600
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=20,
-)
+
+# Every call is retried by botocore's standard retry mode: throttling answers with
+# jittered exponential backoff (about 1 s, 2 s, 4 s), connection errors, timeouts and
+# 5xx answers at once. The bound is small on purpose: the work runs after Slack's
+# 3-second acknowledgement, but a user is waiting for the answer, and a scheduled run
+# that still fails is reported and tried again at its next time.
+MAX_ATTEMPTS = 4  # in all, the first call included
+# RDS and STS answer in well under a second; a call that takes longer than this is
+# stuck. Worst case, one call takes MAX_ATTEMPTS * (CONNECT + READ) plus backoff.
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 10.0
+
+# StartDBInstance answered InsufficientDBInstanceCapacity: AWS has no room for the
+# instance class in its availability zone right now. Capacity usually comes back within
+# minutes, so SnoozeDB tries again with a growing pause for this long, then reports.
+CAPACITY_RETRY_FOR = timedelta(minutes=10)
+CAPACITY_FIRST_PAUSE_SECONDS = 30.0
+CAPACITY_MAX_PAUSE_SECONDS = 120.0
 
 # A region the customer has not enabled answers with one of these: skip it quietly.
 REGION_DISABLED_CODES = frozenset(
@@ -81,21 +100,68 @@ ACCESS_DENIED_CODES = frozenset(
         "UnauthorizedAccess",
     }
 )
+# The temporary credentials themselves were refused while acting: the role was
+# deleted after it was assumed, or the session ended.
+CREDENTIALS_REJECTED_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+# SnoozeDB's own credentials were refused by STS: an operator's problem, not the
+# customer's role, so no account is marked as needing attention for it.
+OWN_CREDENTIALS_REFUSED_CODES = CREDENTIALS_REJECTED_CODES | {
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+# What botocore's standard mode retries as throttling; still there after the retries,
+# it is reported as throttling, never as a refusal.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "LimitExceededException",
+    }
+)
 NOT_FOUND_CODES = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"})
 INVALID_STATE_CODES = frozenset(
     {"InvalidDBInstanceState", "InvalidDBInstanceStateFault"}
 )
+NO_CAPACITY_CODES = frozenset(
+    {"InsufficientDBInstanceCapacity", "InsufficientDBInstanceCapacityFault"}
+)
 UNREACHABLE_ERRORS = (BotocoreConnectionError, HTTPClientError)
+OWN_CREDENTIAL_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+)
 
 _SCAN_WORKERS = 8
 _DEFAULT_STS_REGION = "us-east-1"
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
+# An error code is shown to users; keep it to the characters AWS codes are made of.
+_CODE_UNSAFE = re.compile(r"[^\w.:-]")
+_CODE_MAX_LENGTH = 64
 
 # States in which the instance is already where the action wants it, or on its way.
 _ALREADY = {
     Action.STOP: (frozenset({"stopped", "stopping"}), OutcomeKind.ALREADY_STOPPED),
     Action.START: (frozenset({"available", "starting"}), OutcomeKind.ALREADY_RUNNING),
 }
+_ON_ITS_WAY = frozenset({"stopping", "starting"})
+# The one state in which the action can be taken.
+_READY = {Action.STOP: "available", Action.START: "stopped"}
 
 
 # --- keeping secrets out of logs ---------------------------------------------------
@@ -181,6 +247,45 @@ def _forget_secrets(secrets: tuple[str, ...]) -> None:
         _live_secrets.difference_update(secrets)
 
 
+# --- errors ------------------------------------------------------------------------
+#
+# AWS answered, but not with what was asked, even after retrying. Each is an
+# `AwsUnreachable`, so every caller that reports an account it could not reach (a
+# problem for that account, the rest of the operation goes on, nothing is marked as
+# needing attention) reports these too, with a sentence that says what really happened.
+
+
+class AwsThrottled(AwsUnreachable):
+    """AWS still answered with throttling after botocore's retries."""
+
+    def __init__(self, what: str, aws_code: str) -> None:
+        super().__init__(what)
+        self.aws_code = aws_code
+        self.args = (messages.aws_throttled(what, aws_code),)
+
+
+class AwsCallFailed(AwsUnreachable):
+    """An AWS call failed for a reason SnoozeDB has no better sentence for.
+
+    `code` is the AWS error code, or the botocore exception's class name; never the
+    exception's text, which may quote request parameters.
+    """
+
+    def __init__(self, what: str, code: str) -> None:
+        super().__init__(what)
+        self.code = code
+        self.args = (messages.aws_call_failed(what, code),)
+
+
+class OwnCredentialsRefused(AwsUnreachable):
+    """SnoozeDB's own AWS credentials are missing or were refused by STS."""
+
+    def __init__(self, what: str, code: str) -> None:
+        super().__init__(what)
+        self.code = code
+        self.args = (messages.own_credentials_refused(what, code),)
+
+
 # --- values ------------------------------------------------------------------------
 
 
@@ -218,6 +323,14 @@ class AwsBridge:
         regions: Sequence[str] = (),
         own_account_id: str = "",
         session: boto3.Session | None = None,
+        *,
+        endpoint_url: str | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        capacity_retry_for: timedelta = CAPACITY_RETRY_FOR,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare the bridge; no AWS call is made yet.
 
@@ -227,6 +340,16 @@ class AwsBridge:
                 asked of STS once.
             session: The session with SnoozeDB's own credentials; the default
                 credential chain when None.
+            endpoint_url: Where every client goes instead of AWS's own endpoints;
+                None leaves it to boto3 (`AWS_ENDPOINT_URL`, then AWS).
+            max_attempts: Calls per request in all, retries by botocore's standard
+                mode included.
+            connect_timeout: Seconds to wait for a connection to AWS.
+            read_timeout: Seconds to wait for AWS's answer once connected.
+            capacity_retry_for: How long a start refused for lack of capacity is
+                tried again before it is reported.
+            sleep: Waits between those tries; tests pass one that returns at once.
+            clock: Monotonic seconds, read to keep those tries within their time.
         """
         self._session = session if session is not None else boto3.Session()
         self._regions = tuple(regions) or tuple(
@@ -234,6 +357,15 @@ class AwsBridge:
         )
         self._own_account_id = own_account_id
         self._sts_region = self._session.region_name or _DEFAULT_STS_REGION
+        self._endpoint_url = endpoint_url
+        self._config = Config(
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self.capacity_retry_seconds = capacity_retry_for.total_seconds()
+        self.sleep = sleep
+        self.clock = clock
         # boto3 sessions are not thread-safe; clients are. Create clients one at a time.
         self._client_lock = threading.Lock()
         self._sts: STSClient | None = None
@@ -257,17 +389,23 @@ class AwsBridge:
         if self._own_account_id:
             return self._own_account_id
 
+        what = "finding its own AWS account"
         try:
             account = self._own_sts().get_caller_identity()["Account"]
-        except NoCredentialsError as error:
-            raise SettingInvalid("AWS credentials", "are not configured") from error
+        except OWN_CREDENTIAL_ERRORS as error:
+            problem = f"are missing or incomplete ({type(error).__name__})"
+            raise SettingInvalid("AWS credentials", problem) from error
         except ClientError as error:
             code = _error_code(error)
+            if code in THROTTLING_CODES:
+                raise AwsThrottled(what, code) from error
             raise SettingInvalid(
                 "AWS credentials", f"were refused by AWS ({code})"
             ) from error
         except UNREACHABLE_ERRORS as error:
-            raise AwsUnreachable("finding its own AWS account") from error
+            raise AwsUnreachable(what) from error
+        except BotoCoreError as error:
+            raise AwsCallFailed(what, type(error).__name__) from error
 
         self._own_account_id = account
         return account
@@ -290,27 +428,39 @@ class AwsBridge:
         Raises:
             RoleArnMalformed: `role_arn` is not an IAM role ARN.
             RoleNotAssumable: STS refused (role gone, wrong External ID or account).
-            AwsUnreachable: STS did not answer.
+            AwsThrottled: STS still throttled after the retries.
+            OwnCredentialsRefused: SnoozeDB's own credentials are missing or refused.
+            AwsCallFailed: STS failed in another way (a 5xx, a botocore error).
+            AwsUnreachable: STS did not answer (the base of the three above).
         """
         role = RoleArn.parse(role_arn)
         if role is None:
             raise RoleArnMalformed(role_arn)
 
         session_name = role_session_name(purpose, team_id)
-        sts = self._own_sts()
+        what = f"assuming the role `{role.arn}`"
         try:
-            answer = sts.assume_role(
+            answer = self._own_sts().assume_role(
                 RoleArn=role.arn,
                 RoleSessionName=session_name,
                 ExternalId=external_id,
                 DurationSeconds=SESSION_DURATION_SECONDS,
             )
         except ClientError as error:
-            code = _error_code(error)
-            logger.warning("AssumeRole refused for %s (%s)", role.arn, code)
-            raise RoleNotAssumable(role.arn, self._trusted_account(), code) from error
+            raise self._assume_role_refused(role, what, error) from error
+        except OWN_CREDENTIAL_ERRORS as error:
+            logger.warning(
+                "No AWS credentials of SnoozeDB's own to assume %s", role.arn
+            )
+            raise OwnCredentialsRefused(what, type(error).__name__) from error
         except UNREACHABLE_ERRORS as error:
-            raise AwsUnreachable(f"assuming the role `{role.arn}`") from error
+            logger.warning("STS did not answer AssumeRole for %s", role.arn)
+            raise AwsUnreachable(what) from error
+        except BotoCoreError as error:
+            logger.warning(
+                "AssumeRole for %s failed: %s", role.arn, type(error).__name__
+            )
+            raise AwsCallFailed(what, type(error).__name__) from error
 
         granted = answer["Credentials"]
         credentials = _Credentials(
@@ -320,6 +470,25 @@ class AwsBridge:
         )
         logger.debug("Assumed %s as session %s", role.arn, session_name)
         return AccountSession(self, role, credentials)
+
+    def _assume_role_refused(
+        self, role: RoleArn, what: str, error: ClientError
+    ) -> AwsUnreachable | RoleNotAssumable:
+        """Turn an AssumeRole error answer into the error that says what it means.
+
+        Only an answer about the customer's role marks it as not assumable: SnoozeDB's
+        own credentials being refused, throttling and AWS's own failures are not the
+        customer's to fix.
+        """
+        code = _error_code(error)
+        logger.warning("AssumeRole refused for %s (%s)", role.arn, code)
+        if code in THROTTLING_CODES:
+            return AwsThrottled(what, code)
+        if code in OWN_CREDENTIALS_REFUSED_CODES:
+            return OwnCredentialsRefused(what, code)
+        if _http_status(error) >= 500:
+            return AwsCallFailed(what, code)
+        return RoleNotAssumable(role.arn, self._trusted_account(), code)
 
     def _own_sts(self) -> STSClient:
         """The STS client on SnoozeDB's own credentials, made once and shared."""
@@ -364,7 +533,8 @@ class AwsBridge:
             client = self._session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region,
-                config=CLIENT_CONFIG,
+                endpoint_url=self._endpoint_url,
+                config=self._config,
                 **keys,
             )
             _guard_library_loggers()
@@ -467,28 +637,65 @@ class AccountSession:
         """Make one StopDBInstance or StartDBInstance call and say how it ended.
 
         Whether the instance may be stopped at all is decided before this call.
+        botocore retries throttling, timeouts and connection errors; a start that
+        AWS refuses for lack of capacity is tried again here, with a growing pause,
+        for the bridge's `capacity_retry_for`.
 
         Args:
             instance: The instance, as last scanned.
             action: Stop or start.
 
         Returns:
-            The outcome; AWS errors become outcomes, never exceptions.
+            The outcome; AWS and botocore errors become outcomes, never exceptions.
         """
+        bridge = self._bridge
+        deadline = bridge.clock() + bridge.capacity_retry_seconds
+        pause = CAPACITY_FIRST_PAUSE_SECONDS
+        while True:
+            outcome = self._act_once(instance, action)
+            if outcome.reason is not Reason.NO_CAPACITY:
+                return outcome
+
+            wait = min(pause, deadline - bridge.clock())
+            if wait <= 0:
+                logger.warning(
+                    "No capacity to start %s (%s); gave up",
+                    instance.ref.qualified,
+                    instance.instance_class,
+                )
+                return outcome
+            logger.info(
+                "No capacity to start %s (%s); trying again in %.0f s",
+                instance.ref.qualified,
+                instance.instance_class,
+                wait,
+            )
+            bridge.sleep(wait)
+            pause = min(pause * 2, CAPACITY_MAX_PAUSE_SECONDS)
+
+    def _act_once(self, instance: Instance, action: Action) -> Outcome:
+        """One call (botocore's retries included), mapped to an outcome."""
         ref = instance.ref
-        rds = self._rds(ref.region)
         try:
+            rds = self._rds(ref.region)
             if action is Action.STOP:
                 rds.stop_db_instance(DBInstanceIdentifier=ref.identifier)
             else:
                 rds.start_db_instance(DBInstanceIdentifier=ref.identifier)
         except ClientError as error:
-            return self._refused(
-                instance, action, _error_code(error), _error_message(error)
+            return self._refused(instance, action, error)
+        except UNREACHABLE_ERRORS as error:
+            logger.warning(
+                "AWS did not answer %s of %s (%s)",
+                action.value,
+                ref.qualified,
+                type(error).__name__,
             )
-        except UNREACHABLE_ERRORS:
-            logger.warning("AWS did not answer %s of %s", action.value, ref.qualified)
             return Outcome(ref, action, OutcomeKind.FAILED, Reason.AWS_UNREACHABLE)
+        except BotoCoreError as error:
+            code = type(error).__name__
+            logger.warning("%s of %s failed: %s", action.value, ref.qualified, code)
+            return Outcome(ref, action, OutcomeKind.FAILED, Reason.AWS_REFUSED, code)
 
         done = OutcomeKind.STOPPED if action is Action.STOP else OutcomeKind.STARTED
         logger.info(
@@ -497,30 +704,69 @@ class AccountSession:
         return Outcome(ref, action, done)
 
     def _refused(
-        self, instance: Instance, action: Action, code: str, message: str
+        self, instance: Instance, action: Action, error: ClientError
     ) -> Outcome:
+        """Map an error answer to StopDBInstance or StartDBInstance to an outcome."""
         ref = instance.ref
+        code = _error_code(error)
         if code in INVALID_STATE_CODES:
-            states, already = _ALREADY[action]
-            if instance.status in states or _says_already(message, action):
-                logger.info("%s was already %s", ref.qualified, instance.status)
-                return Outcome(ref, action, already)
-            logger.warning(
-                "%s is %s; %s refused", ref.qualified, instance.status, action.value
-            )
-            return Outcome(
-                ref, action, OutcomeKind.REFUSED, Reason.BUSY, instance.status
-            )
+            return self._not_ready(instance, action, _error_message(error))
 
         logger.warning("%s of %s failed: %s", action.value, ref.qualified, code)
+        failed = OutcomeKind.FAILED
         if code in NOT_FOUND_CODES:
-            return Outcome(ref, action, OutcomeKind.FAILED, Reason.NOT_FOUND)
-        return Outcome(ref, action, OutcomeKind.FAILED, Reason.AWS_REFUSED, code)
+            return Outcome(ref, action, failed, Reason.NOT_FOUND)
+        if code in THROTTLING_CODES:
+            return Outcome(ref, action, failed, Reason.THROTTLED, code)
+        if code in ACCESS_DENIED_CODES or code in CREDENTIALS_REJECTED_CODES:
+            return Outcome(ref, action, failed, Reason.ROLE_UNAVAILABLE, self.role_arn)
+        if action is Action.START and code in NO_CAPACITY_CODES:
+            return Outcome(
+                ref, action, failed, Reason.NO_CAPACITY, instance.instance_class
+            )
+        return Outcome(ref, action, failed, Reason.AWS_REFUSED, code)
+
+    def _not_ready(self, instance: Instance, action: Action, message: str) -> Outcome:
+        """RDS says the instance is in no state for the action: already there, or busy.
+
+        When the last scan found it ready, its state changed since: someone else
+        acted, or an earlier try of this very call went through before its answer
+        was lost. Then the state is asked again, so the sentence names the real one.
+        """
+        ref = instance.ref
+        states, already = _ALREADY[action]
+        status = instance.status
+        if status == _READY[action] and not _says_already(message, action):
+            status = self._status_now(instance) or status
+
+        if status in states or _says_already(message, action):
+            logger.info("%s was already %s", ref.qualified, status)
+            detail = status if status in _ON_ITS_WAY else ""
+            return Outcome(ref, action, already, detail=detail)
+        logger.warning("%s is %s; %s refused", ref.qualified, status, action.value)
+        return Outcome(ref, action, OutcomeKind.REFUSED, Reason.BUSY, status)
+
+    def _status_now(self, instance: Instance) -> str | None:
+        """The instance's DBInstanceStatus as AWS says it now; None when unknown."""
+        try:
+            answer = self._rds(instance.ref.region).describe_db_instances(
+                DBInstanceIdentifier=instance.identifier
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.debug(
+                "Could not read the state of %s again: %s",
+                instance.ref.qualified,
+                type(error).__name__,
+            )
+            return None
+        found = answer.get("DBInstances", [])
+        return found[0].get("DBInstanceStatus") if found else None
 
     def _scan_region(self, region: str) -> _RegionScan:
-        rds = self._rds(region)
+        what = self._listing(region)
         instances: list[Instance] = []
         try:
+            rds = self._rds(region)
             for page in rds.get_paginator("describe_db_instances").paginate():
                 for item in page.get("DBInstances", ()):
                     instances.append(_instance(self.aws_account_id, region, item))
@@ -538,9 +784,23 @@ class AccountSession:
             logger.warning(
                 "Listing %s in %s failed: %s", self.aws_account_id, region, code
             )
-            raise AwsUnreachable(self._listing(region)) from error
+            if code in THROTTLING_CODES:
+                raise AwsThrottled(what, code) from error
+            raise AwsCallFailed(what, code) from error
         except UNREACHABLE_ERRORS as error:
-            raise AwsUnreachable(self._listing(region)) from error
+            logger.warning(
+                "AWS did not answer listing %s in %s (%s)",
+                self.aws_account_id,
+                region,
+                type(error).__name__,
+            )
+            raise AwsUnreachable(what) from error
+        except BotoCoreError as error:
+            code = type(error).__name__
+            logger.warning(
+                "Listing %s in %s failed: %s", self.aws_account_id, region, code
+            )
+            raise AwsCallFailed(what, code) from error
         return _RegionScan(region, tuple(instances))
 
     def _listing(self, region: str) -> str:
@@ -592,7 +852,14 @@ def _tags(tag_list: Iterable[Any]) -> dict[str, str]:
 
 
 def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    """The AWS error code, fit to show a user: only the characters codes are made of."""
+    code = str(error.response.get("Error", {}).get("Code", "")) or "Unknown"
+    return _CODE_UNSAFE.sub("", code)[:_CODE_MAX_LENGTH] or "Unknown"
+
+
+def _http_status(error: ClientError) -> int:
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status if isinstance(status, int) else 0
 
 
 def _error_message(error: ClientError) -> str:

@@ -7,19 +7,61 @@ STS refuses, so a missing External ID or a deleted role fails here as it would i
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
+import boto3
+import botocore.endpoint
 import pytest
-from botocore.config import Config
 
-import bot.aws_bridge
-from bot.aws_bridge import AccountSession, AwsBridge, redact, role_session_name
+from bot.aws_bridge import (
+    MAX_ATTEMPTS,
+    AccountSession,
+    AwsBridge,
+    AwsCallFailed,
+    AwsThrottled,
+    OwnCredentialsRefused,
+    redact,
+    role_session_name,
+)
 from bot.domain import Action, Instance, InstanceRef, OutcomeKind, Reason
 from bot.errors import AwsUnreachable, RoleArnMalformed, RoleNotAssumable
 from bot.standins.aws import SNOOZEDB_ACCOUNT_ID, AwsStandIn
 
 CUSTOMER = "210987654321"
 REGIONS = ("us-east-1", "eu-west-1")
+CLOSED_PORT_URL = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def botocore_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """The pauses botocore's retry mode asks for, recorded instead of slept.
+
+    botocore sleeps between retries in `botocore.endpoint` (and only there); the
+    tests check that the retries happen, not that the clock moves.
+    """
+    waits: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=waits.append))
+    yield waits
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the bridge sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.pauses: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
 
 
 def _connect(aws: AwsStandIn) -> tuple[str, str]:
@@ -48,9 +90,9 @@ def _create(
         )
 
 
-def _open(aws: AwsStandIn, purpose: str = "test") -> AccountSession:
+def _open(aws: AwsStandIn, purpose: str = "test", **options: Any) -> AccountSession:
     role_arn, external_id = _connect(aws)
-    return AwsBridge(REGIONS).open(role_arn, external_id, purpose, "T0123")
+    return AwsBridge(REGIONS, **options).open(role_arn, external_id, purpose, "T0123")
 
 
 def _instance(status: str, identifier: str = "staging-db") -> Instance:
@@ -155,8 +197,10 @@ def test_access_denied_mid_scan_means_the_role_is_not_usable(aws: AwsStandIn) ->
     assert error.value.aws_code == "AccessDenied"
 
 
-def test_throttling_is_retried_by_botocore(aws: AwsStandIn) -> None:
-    """R6: a Throttling answer is retried, not reported."""
+def test_throttling_is_retried_by_botocore(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    """R6: a Throttling answer is retried with backoff, not reported."""
     _create(aws, "us-east-1", "staging-db")
     account = _open(aws)
     aws.reset_counts()
@@ -166,6 +210,41 @@ def test_throttling_is_retried_by_botocore(aws: AwsStandIn) -> None:
 
     assert [instance.identifier for instance in result.instances] == ["staging-db"]
     assert aws.calls[(CUSTOMER, "DescribeDBInstances")] == 2
+    assert len(botocore_waits) == 1
+
+
+def test_throttling_beyond_the_retries_is_aws_throttled(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    account = _open(aws)
+    aws.reset_counts()
+    aws.fail_next(
+        "DescribeDBInstances", "Throttling", MAX_ATTEMPTS, account_id=CUSTOMER
+    )
+
+    with pytest.raises(AwsThrottled) as error:
+        account.scan(["us-east-1"])
+
+    assert error.value.aws_code == "Throttling"
+    assert "AWS is throttling" in str(error.value)
+    assert "try again" in str(error.value)
+    assert aws.calls[(CUSTOMER, "DescribeDBInstances")] == MAX_ATTEMPTS
+    assert len(botocore_waits) == MAX_ATTEMPTS - 1
+
+
+def test_unknown_error_while_listing_names_the_code_only(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    account = _open(aws)
+    aws.fail_next(
+        "DescribeDBInstances", "BrandNewFault", message="text that must not be shown"
+    )
+
+    with pytest.raises(AwsCallFailed) as error:
+        account.scan(["us-east-1"])
+
+    assert "(BrandNewFault)" in str(error.value)
+    assert "must not be shown" not in str(error.value)
 
 
 # --- acting --------------------------------------------------------------------------
@@ -260,6 +339,112 @@ def test_other_refusals_carry_the_aws_code_only(aws: AwsStandIn) -> None:
     )
 
 
+def test_throttled_stop_is_retried_then_stops(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    _create(aws, "us-east-1", "staging-db")
+    account = _open(aws)
+    aws.reset_counts()
+    aws.fail_next("StopDBInstance", "Throttling", 2)
+
+    outcome = account.act(_instance("available"), Action.STOP)
+
+    assert outcome.kind is OutcomeKind.STOPPED
+    assert aws.calls[(CUSTOMER, "StopDBInstance")] == 3
+    assert len(botocore_waits) == 2
+
+
+def test_stop_throttled_beyond_the_retries_is_a_throttled_outcome(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    _create(aws, "us-east-1", "staging-db")
+    account = _open(aws)
+    aws.reset_counts()
+    aws.fail_next("StopDBInstance", "ThrottlingException", MAX_ATTEMPTS)
+
+    outcome = account.act(_instance("available"), Action.STOP)
+
+    assert (outcome.kind, outcome.reason, outcome.detail) == (
+        OutcomeKind.FAILED,
+        Reason.THROTTLED,
+        "ThrottlingException",
+    )
+    assert aws.calls[(CUSTOMER, "StopDBInstance")] == MAX_ATTEMPTS
+
+
+def test_access_denied_on_stop_names_the_role(aws: AwsStandIn) -> None:
+    """The customer edited the role's policy: the call itself is refused."""
+    _create(aws, "us-east-1", "staging-db")
+    account = _open(aws)
+    aws.fail_next("StopDBInstance", "AccessDenied", status=403)
+
+    outcome = account.act(_instance("available"), Action.STOP)
+
+    assert (outcome.kind, outcome.reason, outcome.detail) == (
+        OutcomeKind.FAILED,
+        Reason.ROLE_UNAVAILABLE,
+        account.role_arn,
+    )
+
+
+def test_instance_stopped_since_the_scan_is_already_stopped(aws: AwsStandIn) -> None:
+    """Someone stopped it between list and stop; the state is read again, once."""
+    _create(aws, "us-east-1", "staging-db")
+    account = _open(aws)
+    [instance] = account.scan(["us-east-1"]).instances
+    aws.customer_session(CUSTOMER).client("rds").stop_db_instance(
+        DBInstanceIdentifier="staging-db"
+    )
+    aws.reset_counts()
+
+    outcome = account.act(instance, Action.STOP)
+
+    assert instance.status == "available"
+    assert outcome.kind is OutcomeKind.ALREADY_STOPPED
+    assert aws.calls[(CUSTOMER, "DescribeDBInstances")] == 1
+
+
+def test_start_without_capacity_is_tried_again_until_it_works(aws: AwsStandIn) -> None:
+    _create(aws, "us-east-1", "staging-db")
+    clock = FakeClock()
+    account = _open(aws, sleep=clock.sleep, clock=clock)
+    account.act(_instance("available"), Action.STOP)
+    aws.reset_counts()
+    aws.fail_next("StartDBInstance", "InsufficientDBInstanceCapacity", 2)
+
+    outcome = account.act(_instance("stopped"), Action.START)
+
+    assert outcome.kind is OutcomeKind.STARTED
+    assert aws.calls[(CUSTOMER, "StartDBInstance")] == 3
+    assert clock.pauses == [30.0, 60.0]
+
+
+def test_start_without_capacity_gives_up_after_the_time_allowed(
+    aws: AwsStandIn,
+) -> None:
+    _create(aws, "us-east-1", "staging-db")
+    clock = FakeClock()
+    account = _open(
+        aws,
+        capacity_retry_for=timedelta(minutes=2),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    account.act(_instance("available"), Action.STOP)
+    aws.reset_counts()
+    aws.fail_next("StartDBInstance", "InsufficientDBInstanceCapacity", 4)
+
+    outcome = account.act(_instance("stopped"), Action.START)
+
+    assert (outcome.kind, outcome.reason, outcome.detail) == (
+        OutcomeKind.FAILED,
+        Reason.NO_CAPACITY,
+        "db.t3.micro",
+    )
+    assert clock.pauses == [30.0, 60.0, 30.0]
+    assert aws.calls[(CUSTOMER, "StartDBInstance")] == 4
+
+
 def test_act_makes_exactly_one_call(aws: AwsStandIn) -> None:
     _create(aws, "us-east-1", "staging-db")
     account = _open(aws)
@@ -271,13 +456,11 @@ def test_act_makes_exactly_one_call(aws: AwsStandIn) -> None:
 
 
 def test_unreachable_aws_during_act_is_an_outcome(
-    aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch
+    aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch, botocore_waits: list[float]
 ) -> None:
-    monkeypatch.setattr(
-        bot.aws_bridge, "CLIENT_CONFIG", Config(retries={"total_max_attempts": 1})
-    )
+    """The endpoint goes down between AssumeRole and the stop: retried, then reported."""
     account = _open(aws)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", CLOSED_PORT_URL)
 
     outcome = account.act(_instance("available"), Action.STOP)
 
@@ -285,6 +468,24 @@ def test_unreachable_aws_during_act_is_an_outcome(
         OutcomeKind.FAILED,
         Reason.AWS_UNREACHABLE,
     )
+    assert len(botocore_waits) == MAX_ATTEMPTS - 1
+
+
+def test_aws_answering_too_slowly_is_unreachable_within_the_timeouts(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    role_arn, external_id = _connect(aws)
+    bridge = AwsBridge(REGIONS, connect_timeout=0.2, read_timeout=0.2)
+    aws.latency_seconds = 0.5
+    started = time.monotonic()
+
+    with pytest.raises(AwsUnreachable) as error:
+        bridge.open(role_arn, external_id, "stop", "T0123")
+
+    assert time.monotonic() - started < MAX_ATTEMPTS * 0.2 + 2
+    assert type(error.value) is AwsUnreachable
+    assert "AWS did not answer" in str(error.value)
+    assert len(botocore_waits) == MAX_ATTEMPTS - 1
 
 
 # --- assuming the role ---------------------------------------------------------------
@@ -352,16 +553,74 @@ def test_malformed_role_arn_is_refused_before_any_call(aws: AwsStandIn) -> None:
 
 
 def test_unreachable_sts_is_aws_unreachable(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    role_arn, external_id = _connect(aws)
+    bridge = AwsBridge(REGIONS, endpoint_url=CLOSED_PORT_URL)
+
+    with pytest.raises(AwsUnreachable) as error:
+        bridge.open(role_arn, external_id, "stop", "T0123")
+
+    assert f"assuming the role `{role_arn}`" in str(error.value)
+
+
+def test_throttled_sts_is_not_blamed_on_the_role(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    role_arn, external_id = _connect(aws)
+    aws.fail_next("AssumeRole", "Throttling", MAX_ATTEMPTS)
+
+    with pytest.raises(AwsThrottled):
+        AwsBridge(REGIONS).open(role_arn, external_id, "stop", "T0123")
+
+
+def test_sts_failing_on_its_side_is_not_blamed_on_the_role(
+    aws: AwsStandIn, botocore_waits: list[float]
+) -> None:
+    role_arn, external_id = _connect(aws)
+    aws.fail_next("AssumeRole", "InternalFailure", MAX_ATTEMPTS, status=500)
+
+    with pytest.raises(AwsCallFailed) as error:
+        AwsBridge(REGIONS).open(role_arn, external_id, "stop", "T0123")
+
+    assert "(InternalFailure)" in str(error.value)
+
+
+def test_refused_own_credentials_are_an_operator_problem(aws: AwsStandIn) -> None:
+    role_arn, external_id = _connect(aws)
+    aws.fail_next("AssumeRole", "InvalidClientTokenId", status=403)
+
+    with pytest.raises(OwnCredentialsRefused) as error:
+        AwsBridge(REGIONS).open(role_arn, external_id, "stop", "T0123")
+
+    assert "SnoozeDB's own AWS credentials did not work" in str(error.value)
+
+
+def test_missing_own_credentials_are_an_operator_problem(
     aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        bot.aws_bridge, "CLIENT_CONFIG", Config(retries={"total_max_attempts": 1})
-    )
     role_arn, external_id = _connect(aws)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    bridge = AwsBridge(REGIONS, session=boto3.Session(region_name="us-east-1"))
 
-    with pytest.raises(AwsUnreachable):
-        AwsBridge(REGIONS).open(role_arn, external_id, "stop", "T0123")
+    with pytest.raises(OwnCredentialsRefused) as error:
+        bridge.open(role_arn, external_id, "stop", "T0123")
+
+    assert error.value.code == "NoCredentialsError"
+
+
+def test_invalid_parameters_are_mapped_not_raised(aws: AwsStandIn) -> None:
+    """botocore refuses an External ID of one character before sending anything."""
+    role_arn, _ = _connect(aws)
+    aws.reset_counts()
+
+    with pytest.raises(AwsCallFailed) as error:
+        AwsBridge(REGIONS).open(role_arn, "x", "stop", "T0123")
+
+    assert error.value.code == "ParamValidationError"
+    assert aws.assume_role_calls == []
 
 
 def test_closed_session_holds_no_credentials(aws: AwsStandIn) -> None:
