@@ -219,6 +219,7 @@ class _AccountRun:
     outcomes: list[Outcome] = field(default_factory=list)
     acted: set[str] = field(default_factory=set)
     enforced: list[str] = field(default_factory=list)
+    done: list[tuple[str, Action]] = field(default_factory=list)
     dropped: int = 0
 
 
@@ -434,6 +435,8 @@ def _run_account(
         _notices(storage, poster, world, account, instances)
     finally:
         survey.close()
+        # Written even when a step above failed: what was done must be remembered.
+        storage.note_bot_actions(run.done, world.now)
 
     if run.outcomes:
         storage.record_outcomes(
@@ -466,7 +469,7 @@ def _act(
     run.outcomes.append(outcome)
     run.acted.add(instance.ref.qualified)
     if outcome.kind in {OutcomeKind.STOPPED, OutcomeKind.STARTED}:
-        storage.note_bot_action(instance.ref.qualified, action, world.now)
+        run.done.append((instance.ref.qualified, action))
     if outcome.reason is Reason.BUSY:
         storage.add_busy_retry(
             account.team_id,
@@ -828,6 +831,7 @@ def stop_now(
         for instance in survey.instances_of(account):
             if instance.ref.qualified in wanted:
                 _act(storage, session, world, account, instance, Action.STOP, run)
+        storage.note_bot_actions(run.done, now)
         outcomes.extend(run.outcomes)
     survey.close()
     storage.record_outcomes(team_id, channel_id, "notice", outcomes)

@@ -855,20 +855,34 @@ class ScheduleStorage:
 
     def note_bot_action(self, instance: str, action: Action, at: datetime) -> None:
         """Record that SnoozeDB stopped or started `instance` (qualified) at `at`."""
+        self.note_bot_actions([(instance, action)], at)
+
+    def note_bot_actions(
+        self, actions: Sequence[tuple[str, Action]], at: datetime
+    ) -> None:
+        """Record several stops and starts of one run in one transaction.
+
+        One write per account and run, not per instance: many accounts finishing
+        at once would otherwise queue on SQLite's single writer.
+        """
+        if not actions:
+            return
         with self._schedule_session() as session:
-            row = session.get(BotActionRow, instance)
-            if row is None:
-                row = BotActionRow(instance=instance)
-                session.add(row)
-            if action is Action.STOP:
-                row.last_stop_at = at
-            else:
-                row.last_start_at = at
+            for instance, action in actions:
+                row = session.get(BotActionRow, instance)
+                if row is None:
+                    row = BotActionRow(instance=instance)
+                    session.add(row)
+                if action is Action.STOP:
+                    row.last_stop_at = at
+                else:
+                    row.last_start_at = at
             try:
                 session.commit()
             except IntegrityError:
+                # Another process recorded one of them first: apply ours on top.
                 session.rollback()
-                self.note_bot_action(instance, action, at)
+                self.note_bot_actions(actions, at)
 
     def bot_actions(self, instances: Sequence[str]) -> dict[str, BotAction]:
         """The last stop and start SnoozeDB made, for each of these instances it touched."""
