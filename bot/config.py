@@ -78,7 +78,10 @@ def load_settings(*, need_slack: bool = True) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        raise SettingInvalid(variable, f"is not valid: {first['msg']}") from None
+        # A validator's own sentence, without pydantic's "Value error, " prefix.
+        cause = first.get("ctx", {}).get("error")
+        problem = str(cause) if cause is not None else first["msg"]
+        raise SettingInvalid(variable, f"is not valid: {problem}") from None
 
     if need_slack and not settings.slack_signing_secret:
         raise SettingInvalid(

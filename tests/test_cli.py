@@ -110,6 +110,7 @@ def test_serve_with_an_unknown_region_exits_with_one_sentence_naming_the_variabl
     assert result.returncode == 2
     assert "SNOOZEDB_REGIONS" in result.stderr
     assert "mars-1" in result.stderr
+    assert "Value error" not in result.stderr
     assert_one_sentence(result.stderr)
 
 
