@@ -685,8 +685,9 @@ def test_temporary_credentials_never_reach_a_log_record(
         account.act(instance, Action.START)
 
     [call] = [c for c in aws.assume_role_calls if c.role_arn == role_arn]
-    secrets = [call.access_key_id, call.secret_access_key, call.session_token]
-    assert all(secrets)
+    issued = (call.access_key_id, call.secret_access_key, call.session_token)
+    secrets = [secret for secret in issued if secret]
+    assert len(secrets) == 3
     logged = [
         f"{record.name}: {record.getMessage()} {record.exc_text or ''}"
         for record in caplog.records
