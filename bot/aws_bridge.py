@@ -8,6 +8,12 @@ noticed on the very next operation, and a leaked process dump holds little.
 
 Deciding whether an instance may be stopped is not done here (see `bot.rules`); this
 module maps what AWS says into `bot.domain` values and performs the calls it is asked to.
+
+No botocore exception leaves this module. botocore's standard retry mode retries
+throttling, timeouts and connection errors a bounded number of times; what still fails
+becomes an `Outcome` (acting on one instance) or a `SnoozeError` whose text is a
+catalogue sentence (assuming a role, listing), with the AWS error code at most, never
+the exception's own text.
 """
 
 from __future__ import annotations
