@@ -28,6 +28,7 @@ from bot.standins.slack import SignedRequests, SlackStandIn, render
 SIGNING_SECRET = "offline-demo-signing-secret"  # noqa: S105
 BOT_TOKEN = "xoxb-offline-demo"  # noqa: S105
 CUSTOMER_ACCOUNT = "111122223333"
+DEMO_USER = "U0DEMO"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
 
 # The bot's own credentials in the stand-in; moto files unknown keys under its
@@ -51,6 +52,11 @@ class OfflineWorld:
         database_url: where the bot keeps its tables.
         regions: SNOOZEDB_REGIONS for the bot.
         latency_seconds: delay the AWS stand-in adds to every call.
+
+    Attributes:
+        installers: users taken as workspace admins without asking users.info, as
+            the person who installs an app usually is; connecting needs one. Other
+            users are asked of the Slack stand-in (`slack.users[...]["is_admin"]`).
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class OfflineWorld:
         self.regions = tuple(regions)
         self.aws = AwsStandIn(latency_seconds=latency_seconds)
         self.slack = SlackStandIn()
+        self.installers: set[str] = {"U1", DEMO_USER}
         self._saved_environment: dict[str, str | None] = {}
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -83,6 +90,12 @@ class OfflineWorld:
             snoozedb_regions=self.regions,
         )
         self.runtime = build_runtime(settings)
+        asked = self.runtime.context.is_admin
+
+        def is_admin(team_id: str, user_id: str) -> bool | None:
+            return True if user_id in self.installers else asked(team_id, user_id)
+
+        self.runtime.context.is_admin = is_admin
         self._server = make_server(
             "127.0.0.1",
             0,
@@ -241,7 +254,7 @@ class Demo:
         assert self.world.requests is not None
         text = text.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
         status, body = self.world.requests.command(
-            text, user_id="U0DEMO", user_name="you"
+            text, user_id=DEMO_USER, user_name="you"
         )
         if status != 200:
             self.say(f"(Slack would show an error: HTTP {status})")

@@ -284,3 +284,41 @@ class BotAction:
     instance: str
     last_stop_at: datetime | None
     last_start_at: datetime | None
+
+
+# --- Teams and admins -----------------------------------------------------------------
+
+# Slack errors meaning the workspace removed the app or its token: stop posting there.
+TEAM_GONE_ERRORS = frozenset({"account_inactive", "token_revoked", "invalid_auth"})
+
+
+class GrantKind(StrEnum):
+    """Who an admin named in `/snooze admins add`: one person or a user group."""
+
+    USER = "user"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class AdminGrant:
+    """A person or user group a workspace admin allowed to connect and disconnect.
+
+    `subject_id` is a Slack user ID (`U...`, `W...`) or user group ID (`S...`).
+    """
+
+    team_id: str
+    subject_id: str
+    kind: GrantKind
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class UndeliveredNotice:
+    """A channel message Slack has not accepted yet, with the last error it gave."""
+
+    id: int
+    channel_id: str
+    created_at: datetime
+    attempts: int
+    last_error: str
+    text: str

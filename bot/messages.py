@@ -899,3 +899,96 @@ def kept_running_by(user_id: str, identifiers: Sequence[str], until: str) -> str
 
 def stopped_now_by(user_id: str) -> str:
     return f"<@{user_id}> asked to stop these now instead of on schedule:"
+
+
+# --- Who may connect -------------------------------------------------------------
+# Workspace admins and owners, and the people and user groups they name with
+# `/snooze admins`, may connect and disconnect accounts. Mentions reach the bot as
+# `<@U123|name>` and `<!subteam^S123|@group>` because the command escapes them.
+
+USAGE_ADMINS = "/snooze admins add @PERSON|@GROUP | remove @PERSON|@GROUP | list"
+SUMMARY_ADMINS = (
+    "name who, besides workspace admins, may connect and disconnect accounts"
+)
+ADMINS_SAY_WHO = "Mention one person or user group, as in `/snooze admins add @ada`."
+MANAGE_NOT_ALLOWED = (
+    "Only workspace admins and the people named in `/snooze admins list` can connect "
+    "or disconnect AWS accounts. Ask one of them, or ask a workspace admin to type "
+    "`/snooze admins add @you`."
+)
+ADMINS_CHANGE_NOT_ALLOWED = (
+    "Only workspace admins and owners can change who may connect accounts. "
+    "`/snooze admins list` shows who can."
+)
+PERMISSION_UNKNOWN = (
+    "I could not ask Slack whether you may connect accounts, so I did nothing. "
+    "Try again in a minute."
+)
+ADMINS_NONE = (
+    "Only workspace admins and owners can connect and disconnect accounts here; "
+    "nobody else has been named. A workspace admin can add people with "
+    "`/snooze admins add @PERSON`."
+)
+
+
+def subject(subject_id: str, is_group: bool) -> str:
+    """A person or user group as Slack shows a mention of it."""
+    return f"<!subteam^{subject_id}>" if is_group else f"<@{subject_id}>"
+
+
+def admin_not_a_mention(word: str) -> str:
+    return (
+        f"`{word}` is not a mention I can read. Pick the person or user group from "
+        "Slack's @ list as you type, as in `/snooze admins add @ada`."
+    )
+
+
+def admin_added(user_id: str, who: str) -> str:
+    return f"<@{user_id}> allowed {who} to connect and disconnect AWS accounts."
+
+
+def admin_already(who: str) -> str:
+    return f"{who} may already connect and disconnect AWS accounts; nothing changed."
+
+
+def admin_removed(user_id: str, who: str) -> str:
+    return (
+        f"<@{user_id}> withdrew {who}'s permission to connect and disconnect accounts."
+    )
+
+
+def admin_not_named(who: str) -> str:
+    return (
+        f"{who} is not named in `/snooze admins list`, so there is nothing to remove. "
+        "Workspace admins and owners always keep their permission."
+    )
+
+
+def admins_list(whos: Sequence[str]) -> str:
+    names = ", ".join(whos)
+    return (
+        "Workspace admins and owners can connect and disconnect accounts, and so can: "
+        f"{names}."
+    )
+
+
+CONNECT_FORM_FAILED = (
+    "I could not open the form. Paste the role ARN with `/snooze connect ROLE_ARN` "
+    "instead."
+)
+
+
+# --- Messages that could not be delivered ---------------------------------------
+
+
+def undelivered_heading(count: int) -> str:
+    return (
+        f"*{count} message(s) to this channel could not be delivered*; invite me with "
+        "`/invite @SnoozeDB` so they go out on the next try."
+    )
+
+
+def undelivered_line(at: datetime, error: str, text: str) -> str:
+    first = text.splitlines()[0] if text else ""
+    short = first if len(first) <= 80 else first[:79] + "…"
+    return f"• {when(at)} · not delivered ({error}) · {short}"

@@ -21,7 +21,13 @@ from bot.commands import Context
 from bot.config import Settings, load_settings
 from bot.errors import SettingInvalid
 from bot.operations import Operations
-from bot.slack_app import Responder, UserZones, build_app, web_client
+from bot.slack_app import (
+    Responder,
+    SlackPermissions,
+    UserZones,
+    build_app,
+    web_client,
+)
 from bot.storage import Storage
 
 if TYPE_CHECKING:
@@ -58,12 +64,15 @@ def build_runtime(settings: Settings) -> Runtime:
         own_account_id=settings.snoozedb_aws_account_id,
     )
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    permissions = SlackPermissions(client, storage)
     context = Context(
         storage=storage,
         operations=Operations(storage, bridge),
         own_account_id=bridge.own_account_id(),
         template_url=settings.snoozedb_template_url,
         user_zone=UserZones(client),
+        is_admin=permissions.is_admin,
+        group_members=permissions.group_members,
     )
     responder = Responder()
     app = build_app(

@@ -5,6 +5,12 @@ handler's immediate reply (database work only), then hands the AWS work to Snooz
 own thread pool, not bolt's small shared one, so one slow AWS account cannot starve
 other users' commands. Results go back through the command's `response_url`, which
 works in DMs and in channels the bot has not joined, where chat.postMessage fails.
+
+Every Slack client here waits out 429 answers (as long as Retry-After says) and
+retries 5xx answers a few times; a message that still cannot go out is logged with
+its ids, never raised. A Slack answer saying the app was removed from a workspace
+(`account_inactive`, `token_revoked`, `invalid_auth`), like the `app_uninstalled`
+and `tokens_revoked` events, marks that team inactive until its next command.
 """
 
 from __future__ import annotations
@@ -19,8 +25,16 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from bot import messages
@@ -34,8 +48,10 @@ from bot.commands import (
     dispatch,
     find,
 )
-from bot.domain import AccountStatus, RoleArn
+from bot.commands.admins import may_manage
+from bot.domain import TEAM_GONE_ERRORS, AccountStatus, RoleArn
 from bot.errors import RoleArnMalformed
+from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +60,104 @@ ROLE_ARN_BLOCK = "role_arn_block"
 ROLE_ARN_INPUT = "role_arn"
 
 
+RATE_LIMIT_RETRIES = 3
+SERVER_ERROR_RETRIES = 2
+# A Retry-After longer than this is cut short: a worker thread waits, not a user.
+LONGEST_WAIT_SECONDS = 60.0
+
+
+def _wait(seconds: float) -> None:
+    """Pause before a retry (module-level so tests can record waits instead)."""
+    time.sleep(seconds)
+
+
+class _RateLimitRetry(RateLimitErrorRetryHandler):
+    """On 429, wait as long as Slack's Retry-After says, then try again."""
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Wait for Retry-After seconds (1 when Slack gives none)."""
+        if response is None:
+            raise error or RuntimeError("a 429 retry needs the response")
+        state.next_attempt_requested = True
+        seconds = 1.0
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    seconds = float(values[0])
+                except ValueError:
+                    seconds = 1.0
+        seconds = min(max(seconds, 0.0), LONGEST_WAIT_SECONDS)
+        logger.warning("Slack answered 429; retrying in %s s", seconds)
+        _wait(seconds)
+        state.increment_current_attempt()
+
+
+class _ServerErrorRetry(ServerErrorRetryHandler):
+    """On a 5xx answer, back off briefly and try again."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code >= 500
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Back off (0.5 s, 1 s, ... with jitter) before the next attempt."""
+        state.next_attempt_requested = True
+        status = response.status_code if response is not None else 0
+        seconds = self.interval_calculator.calculate_sleep_duration(
+            state.current_attempt
+        )
+        logger.warning("Slack answered HTTP %s; retrying in %.1f s", status, seconds)
+        _wait(seconds)
+        state.increment_current_attempt()
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """What every Slack client retries: connection resets, 429 and 5xx answers."""
+    return [
+        ConnectionErrorRetryHandler(),
+        _RateLimitRetry(max_retry_count=RATE_LIMIT_RETRIES),
+        _ServerErrorRetry(max_retry_count=SERVER_ERROR_RETRIES),
+    ]
+
+
 def web_client(token: str, base_url: str) -> WebClient:
-    """A Web API client that waits and retries when Slack answers 429."""
-    client = WebClient(token=token, base_url=base_url)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client
+    """A Web API client that waits out 429 answers and retries 5xx answers."""
+    return WebClient(token=token, base_url=base_url, retry_handlers=retry_handlers())
+
+
+def slack_error(error: SlackApiError) -> str:
+    """The `error` code of a Slack API refusal, such as `not_in_channel`."""
+    return str(error.response.get("error", "unknown"))
+
+
+def note_slack_error(storage: Storage, team_id: str, code: str) -> None:
+    """Mark the team inactive when a Slack error says the app is gone from it."""
+    if (
+        team_id
+        and code in TEAM_GONE_ERRORS
+        and storage.mark_team_inactive(team_id, code)
+    ):
+        logger.info("team=%s marked inactive after Slack answered %s", team_id, code)
 
 
 class UserZones:
@@ -93,13 +202,99 @@ class UserZones:
         return found
 
 
+class SlackPermissions:
+    """Who is a workspace admin or owner, and who is in a user group, asked of Slack.
+
+    `is_admin` reads users.info (`is_admin`, `is_owner`, `is_primary_owner`) and
+    `group_members` usergroups.users.list; answers are remembered briefly, so a
+    demotion or a member leaving a group counts within minutes. Any Slack failure
+    gives None, which the command handlers turn into a refusal; failures are not
+    remembered.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        storage: Storage,
+        *,
+        admin_ttl_seconds: float = 300.0,
+        group_ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wrap a Web API client that holds the bot token."""
+        self.client = client
+        self.storage = storage
+        self.admin_ttl_seconds = admin_ttl_seconds
+        self.group_ttl_seconds = group_ttl_seconds
+        self.clock = clock
+        self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._groups: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def is_admin(self, team_id: str, user_id: str) -> bool | None:
+        """True for a workspace admin or owner, None when Slack does not answer."""
+        key = (team_id, user_id)
+        with self._lock:
+            known = self._admins.get(key)
+        if known is not None and self.clock() - known[0] < self.admin_ttl_seconds:
+            return known[1]
+        response = self._ask(team_id, "users.info", user=user_id)
+        user = response.get("user") if response is not None else None
+        if not isinstance(user, dict):
+            return None
+        admin = not user.get("deleted") and any(
+            user.get(flag) is True
+            for flag in ("is_admin", "is_owner", "is_primary_owner")
+        )
+        with self._lock:
+            self._admins[key] = (self.clock(), admin)
+        return admin
+
+    def group_members(self, team_id: str, group_id: str) -> frozenset[str] | None:
+        """The user IDs in a user group, None when Slack does not answer."""
+        key = (team_id, group_id)
+        with self._lock:
+            known = self._groups.get(key)
+        if known is not None and self.clock() - known[0] < self.group_ttl_seconds:
+            return known[1]
+        response = self._ask(team_id, "usergroups.users.list", usergroup=group_id)
+        users = response.get("users") if response is not None else None
+        if not isinstance(users, list):
+            return None
+        members = frozenset(str(user) for user in users)
+        with self._lock:
+            self._groups[key] = (self.clock(), members)
+        return members
+
+    def _ask(self, team_id: str, method: str, **params: str) -> dict[str, Any] | None:
+        try:
+            response = self.client.api_call(method, http_verb="GET", params=params)
+        except SlackApiError as error:
+            code = slack_error(error)
+            note_slack_error(self.storage, team_id, code)
+            logger.warning("%s failed team=%s (%s)", method, team_id, code)
+            return None
+        except (SlackClientError, OSError, ValueError) as error:
+            logger.warning(
+                "%s failed team=%s: %s", method, team_id, type(error).__name__
+            )
+            return None
+        return dict(response.data) if isinstance(response.data, dict) else None
+
+
 class Responder:
-    """Runs the slow part of a reply off bolt's pool and posts its messages."""
+    """Runs the slow part of a reply off bolt's pool and posts its messages.
+
+    `storage`, when set (`build_app` sets it), keeps channel messages a response_url
+    refused, so the scheduler's poster tries them again and `/snooze history` shows
+    them while they wait.
+    """
 
     def __init__(self, workers: int = 16) -> None:
         self.executor = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="snoozedb-work"
         )
+        self.storage: Storage | None = None
         self._outstanding = 0
         self._idle = threading.Condition()
 
@@ -112,12 +307,21 @@ class Responder:
         with self._idle:
             self._outstanding += 1
 
-    def later(self, reply: Reply, response_url: str) -> None:
-        """Run `reply.later`, if any, and post what it says; follows `begin()`."""
+    def later(
+        self, reply: Reply, response_url: str, where: Request | None = None
+    ) -> None:
+        """Run `reply.later`, if any, and post what it says; follows `begin()`.
+
+        Args:
+            reply: The handler's reply.
+            response_url: Where its messages go.
+            where: The team, channel and user, for logs and for keeping messages
+                Slack refused.
+        """
         if reply.later is None:
             self._finish()
             return
-        self.executor.submit(self._run, reply.later, response_url)
+        self.executor.submit(self._run, reply.later, response_url, where)
 
     def _finish(self) -> None:
         with self._idle:
@@ -129,7 +333,12 @@ class Responder:
         with self._idle:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
 
-    def _run(self, work: Callable[[], Sequence[Message]], response_url: str) -> None:
+    def _run(
+        self,
+        work: Callable[[], Sequence[Message]],
+        response_url: str,
+        where: Request | None,
+    ) -> None:
         try:
             said = work()
         except Exception:
@@ -137,7 +346,10 @@ class Responder:
             said = [Message(messages.INTERNAL_ERROR)]
         try:
             for message in said:
-                post(response_url, message)
+                post(response_url, message, where=where, storage=self.storage)
+        except Exception:
+            # post() catches Slack's faults; this guards the pool thread from a bug.
+            logger.exception("posting a result failed")
         finally:
             self._finish()
 
@@ -146,20 +358,59 @@ class Responder:
         self.executor.shutdown(wait=True)
 
 
-def post(response_url: str, message: Message) -> bool:
-    """Post one message through a response_url; False (and a warning) when Slack refused."""
-    if not response_url:
-        logger.warning("no response_url to post to")
-        return False
-    response = WebhookClient(response_url).send(
-        text=message.text,
-        blocks=list(message.blocks) or None,
-        response_type="in_channel" if message.in_channel else "ephemeral",
+def post(
+    response_url: str,
+    message: Message,
+    *,
+    where: Request | None = None,
+    storage: Storage | None = None,
+) -> bool:
+    """Post one message through a response_url; never raises.
+
+    429 answers are waited out and 5xx answers retried by the client. A message
+    that still does not go out is logged as a warning with its ids; a channel
+    message (not an ephemeral one, which must not turn public) is kept in `storage`
+    as undelivered, to be retried with chat.postMessage and shown in history.
+
+    Args:
+        response_url: The URL Slack gave with the command or click.
+        message: What to say.
+        where: The team, channel and user, for the log and for keeping it.
+        storage: Where a refused channel message is kept.
+
+    Returns:
+        True when Slack accepted the message.
+    """
+    team, channel, user = (
+        (where.team_id, where.channel_id, where.user_id) if where else ("", "", "")
     )
-    if response.status_code != 200:
-        logger.warning("response_url post failed with HTTP %s", response.status_code)
+    if not response_url:
+        logger.warning("no response_url to post to team=%s channel=%s", team, channel)
         return False
-    return True
+    try:
+        response = WebhookClient(response_url, retry_handlers=retry_handlers()).send(
+            text=message.text,
+            blocks=list(message.blocks) or None,
+            response_type="in_channel" if message.in_channel else "ephemeral",
+        )
+        problem = "" if response.status_code == 200 else f"http_{response.status_code}"
+    except (SlackClientError, OSError, ValueError) as error:
+        problem = f"unreachable_{type(error).__name__}"
+    if not problem:
+        return True
+
+    logger.warning(
+        "response_url post failed team=%s channel=%s user=%s (%s)",
+        team,
+        channel,
+        user,
+        problem,
+    )
+    if storage is not None and where is not None and message.in_channel:
+        blocks = json.dumps(list(message.blocks)) if message.blocks else ""
+        kept = storage.add_notice(team, channel, message.text, blocks)
+        storage.notice_failed(kept.id, f"response_url {problem}")
+    return False
 
 
 def _ack_with(ack: Ack, message: Message) -> None:
@@ -195,6 +446,7 @@ def build_app(
         raise_error_for_unhandled_request=False,
     )
     storage = context.storage
+    responder.storage = storage
 
     def first_delivery(team_id: str, key: str) -> bool:
         # Slack can deliver the same signed request twice within five minutes; a
@@ -210,6 +462,11 @@ def build_app(
             trigger_id=str(body.get("trigger_id", "")),
         )
         text = str(body.get("text", ""))
+        if not storage.team_active(request.team_id) and storage.mark_team_active(
+            request.team_id
+        ):
+            # A command means the app is installed again: resume posting there.
+            logger.info("team=%s active again after a command", request.team_id)
         row, words = find(text)
         must_claim = row is not None and row.changes(words)
         if must_claim and not first_delivery(request.team_id, request.trigger_id):
@@ -225,20 +482,37 @@ def build_app(
             )
             reply = Reply(Message(messages.INTERNAL_ERROR))
         _ack_with(ack, reply.now)
-        responder.later(reply, str(body.get("response_url", "")))
+        responder.later(reply, str(body.get("response_url", "")), request)
 
     @app.action(connect.OPEN_MODAL)
     def on_open_connect_modal(
         ack: Ack, body: dict[str, Any], client: WebClient
     ) -> None:
+        # The trigger_id expires three seconds after the click: the modal opens
+        # first, before anything slow; the role is checked after it is submitted.
         ack()
+        response_url = str(body.get("response_url", ""))
         metadata = json.dumps(
             {
                 "account_id": _first_action(body).get("value", ""),
-                "response_url": body.get("response_url", ""),
+                "response_url": response_url,
             }
         )
-        client.views_open(trigger_id=body["trigger_id"], view=_connect_view(metadata))
+        team_id = str(body.get("team", {}).get("id", ""))
+        try:
+            client.views_open(
+                trigger_id=body["trigger_id"], view=_connect_view(metadata)
+            )
+        except SlackApiError as error:
+            code = slack_error(error)
+            note_slack_error(storage, team_id, code)
+            logger.warning("views.open failed team=%s (%s)", team_id, code)
+            post(response_url, Message(messages.CONNECT_FORM_FAILED))
+        except (SlackClientError, OSError) as error:
+            logger.warning(
+                "views.open failed team=%s: %s", team_id, type(error).__name__
+            )
+            post(response_url, Message(messages.CONNECT_FORM_FAILED))
 
     @app.view(CONNECT_VIEW)
     def on_connect_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -274,13 +548,18 @@ def build_app(
                 errors={ROLE_ARN_BLOCK: messages.CONNECT_EXPIRED},
             )
             return
+        asker = Request(team_id, account.channel_id, user_id)
+        refusal = may_manage(context, asker)
+        if refusal is not None:
+            ack(response_action="errors", errors={ROLE_ARN_BLOCK: refusal.text})
+            return
         responder.begin()
         ack()
         reply = Reply(
             Message(messages.connect_checking(role.arn)),
             lambda: connect.verify(context, account, role, user_id),
         )
-        responder.later(reply, str(metadata.get("response_url", "")))
+        responder.later(reply, str(metadata.get("response_url", "")), asker)
 
     @app.action(acting.CONFIRM)
     def on_confirm(ack: Ack, body: dict[str, Any]) -> None:
@@ -299,8 +578,32 @@ def build_app(
             context, request, str(_first_action(body).get("value", ""))
         )
         response_url = str(body.get("response_url", ""))
-        post(response_url, reply.now)
-        responder.later(reply, response_url)
+        post(response_url, reply.now, where=request, storage=storage)
+        responder.later(reply, response_url, request)
+
+    def team_gone(body: dict[str, Any], reason: str) -> None:
+        # Slack retries an event it thinks was missed (X-Slack-Retry-Num); the
+        # event_id is claimed so a retry does nothing, even after a reinstall.
+        team_id = str(body.get("team_id", ""))
+        event_id = str(body.get("event_id", ""))
+        if not team_id:
+            return
+        if event_id and not first_delivery("event", event_id):
+            logger.info("event already handled team=%s event=%s", team_id, event_id)
+            return
+        if storage.mark_team_inactive(team_id, reason):
+            logger.info("team=%s inactive after %s; its data is kept", team_id, reason)
+
+    @app.event("app_uninstalled")
+    def on_app_uninstalled(body: dict[str, Any]) -> None:
+        team_gone(body, "app_uninstalled")
+
+    @app.event("tokens_revoked")
+    def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Only the bot token matters: SnoozeDB holds no user tokens.
+        tokens = event.get("tokens")
+        if isinstance(tokens, dict) and tokens.get("bot"):
+            team_gone(body, "tokens_revoked")
 
     from bot import notices  # the scheduler's pre-stop notice buttons
 

@@ -21,19 +21,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
 from bot.domain import (
+    TEAM_GONE_ERRORS,
     Account,
     AccountStatus,
     Action,
+    AdminGrant,
     Assignment,
     AuditEntry,
     BotAction,
     BusyRetry,
+    GrantKind,
     Notice,
     OneOff,
     Outcome,
     OutcomeKind,
     Override,
     SavedSchedule,
+    UndeliveredNotice,
 )
 
 logger = logging.getLogger(__name__)
@@ -786,6 +790,7 @@ class ScheduleStorage:
             if row is not None:
                 row.attempts += 1
                 row.last_error = error
+                _note_team_gone(session, row.team_id, error)
                 session.commit()
 
     # Busy instances waiting to be acted on
@@ -1178,3 +1183,165 @@ class Storage(ScheduleStorage):
                 )
                 for row in rows
             ]
+
+    # --- Teams and admins ------------------------------------------------------
+    #
+    # A team turns inactive when Slack says the app was removed or its token
+    # revoked; its data stays, nothing is posted there, and its next command turns
+    # it active again. Admin grants name who besides workspace admins may connect.
+
+    def team_active(self, team_id: str) -> bool:
+        """False only for a team marked inactive; teams never seen are active."""
+        with self._session() as session:
+            row = session.get(TeamRow, team_id)
+            return row is None or row.active
+
+    def mark_team_inactive(self, team_id: str, reason: str) -> bool:
+        """Stop posting to a team, keeping its data.
+
+        Args:
+            team_id: The Slack team.
+            reason: The Slack event or error code that said so.
+
+        Returns:
+            True when the team was active before this call.
+        """
+        return self._set_team(team_id, active=False, reason=reason)
+
+    def mark_team_active(self, team_id: str) -> bool:
+        """Resume posting to a team; True when it was inactive before."""
+        return self._set_team(team_id, active=True, reason="")
+
+    def _set_team(self, team_id: str, *, active: bool, reason: str) -> bool:
+        with self._session() as session:
+            row = session.get(TeamRow, team_id)
+            was_active = row is None or row.active
+            if row is None:
+                row = TeamRow(team_id=team_id)
+                session.add(row)
+            row.active = active
+            row.inactive_reason = reason
+            row.updated_at = _now()
+            try:
+                session.commit()
+            except IntegrityError:
+                # Another process created the row first: apply ours on top.
+                session.rollback()
+                return self._set_team(team_id, active=active, reason=reason)
+            return was_active != active
+
+    def grant_admin(
+        self, team_id: str, subject_id: str, kind: GrantKind, granted_by: str
+    ) -> bool:
+        """Allow a person or user group to connect and disconnect accounts.
+
+        Returns:
+            False when the grant already existed (nothing changes).
+        """
+        with self._session() as session:
+            session.add(
+                AdminGrantRow(
+                    team_id=team_id,
+                    subject_id=subject_id,
+                    kind=kind.value,
+                    granted_by=granted_by,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
+            return True
+
+    def revoke_admin(self, team_id: str, subject_id: str) -> bool:
+        """Withdraw a grant; False when there was none."""
+        with self._session() as session:
+            row = session.get(AdminGrantRow, (team_id, subject_id))
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
+
+    def admin_grants(self, team_id: str) -> list[AdminGrant]:
+        """The team's grants, oldest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(AdminGrantRow)
+                .where(AdminGrantRow.team_id == team_id)
+                .order_by(col(AdminGrantRow.granted_at))
+            ).all()
+            return [
+                AdminGrant(
+                    team_id=row.team_id,
+                    subject_id=row.subject_id,
+                    kind=GrantKind(row.kind),
+                    granted_by=row.granted_by,
+                )
+                for row in rows
+            ]
+
+    def undelivered_in(
+        self, team_id: str, channel_id: str, limit: int = 5
+    ) -> list[UndeliveredNotice]:
+        """The channel's messages Slack has not accepted yet, newest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(NoticeRow)
+                .where(
+                    NoticeRow.team_id == team_id,
+                    NoticeRow.channel_id == channel_id,
+                    col(NoticeRow.delivered_at).is_(None),
+                )
+                .order_by(col(NoticeRow.id).desc())
+                .limit(limit)
+            ).all()
+            return [
+                UndeliveredNotice(
+                    id=row.id or 0,
+                    channel_id=row.channel_id,
+                    created_at=row.created_at,
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    text=row.text,
+                )
+                for row in rows
+            ]
+
+
+class TeamRow(SQLModel, table=True):
+    """A Slack team SnoozeDB has heard of, and whether it may be posted to."""
+
+    __tablename__ = "team"
+
+    team_id: str = Field(primary_key=True)
+    active: bool = True
+    inactive_reason: str = ""
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class AdminGrantRow(SQLModel, table=True):
+    """A person or user group a workspace admin allowed to connect accounts."""
+
+    __tablename__ = "admin_grant"
+
+    team_id: str = Field(primary_key=True)
+    subject_id: str = Field(primary_key=True)
+    kind: str
+    granted_by: str
+    granted_at: datetime = Field(default_factory=_now)
+
+
+def _note_team_gone(session: Session, team_id: str, error: str) -> None:
+    """Mark the team inactive in `session` when a Slack error says the app is gone."""
+    if error not in TEAM_GONE_ERRORS:
+        return
+    row = session.get(TeamRow, team_id)
+    if row is None:
+        row = TeamRow(team_id=team_id)
+        session.add(row)
+    if row.active:
+        logger.info("team=%s marked inactive after Slack answered %s", team_id, error)
+    row.active = False
+    row.inactive_reason = error
+    row.updated_at = _now()

@@ -55,12 +55,19 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _not_known(team_id: str, subject_id: str) -> None:
+    return None
+
+
 @dataclass
 class Context:
     """What handlers need: the tables, the AWS operations, and a few settings.
 
     `user_zone` names a Slack user's IANA zone (None when unknown); `clock` gives the
     current instant, so tests fix time instead of reading the wall clock.
+    `is_admin(team_id, user_id)` says whether a user is a workspace admin or owner,
+    and `group_members(team_id, group_id)` who is in a user group; both give None
+    when Slack cannot say, and the caller refuses.
     """
 
     storage: Storage
@@ -70,6 +77,8 @@ class Context:
     extras: dict[str, Any] = field(default_factory=dict)
     user_zone: Callable[[str], str | None] = _no_zone
     clock: Callable[[], datetime] = _utc_now
+    is_admin: Callable[[str, str], bool | None] = _not_known
+    group_members: Callable[[str, str], frozenset[str] | None] = _not_known
 
 
 Handler = Callable[[Context, Request, list[str]], Reply]
@@ -102,6 +111,7 @@ class Subcommand:
 
 def _table() -> dict[str, Subcommand]:
     from bot.commands import (
+        admins,
         connect,
         disconnect,
         explain,
@@ -164,6 +174,14 @@ def _table() -> dict[str, Subcommand]:
         ),
         Subcommand(
             "history", history.handle, messages.USAGE_HISTORY, messages.SUMMARY_HISTORY
+        ),
+        Subcommand(
+            "admins",
+            admins.handle,
+            messages.USAGE_ADMINS,
+            messages.SUMMARY_ADMINS,
+            changes_state=True,
+            read_only_words=("list",),
         ),
         Subcommand("help", help.handle, messages.USAGE_HELP, messages.SUMMARY_HELP),
     ]

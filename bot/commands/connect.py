@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot import blocks, messages
 from bot.commands import Context, Message, Reply, Request
+from bot.commands.admins import may_manage
 from bot.commands.status import instance_lines
 from bot.domain import Account, RoleArn
 from bot.errors import RoleArnMalformed, SnoozeError
@@ -30,6 +31,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     role = RoleArn.parse(words[0]) if words else None
     if words and role is None:
         return Reply(Message(str(RoleArnMalformed(words[0]))))
+    refusal = may_manage(context, request)
+    if refusal is not None:
+        return Reply(refusal)
 
     account, created = context.storage.pending_account(
         request.team_id, request.channel_id, request.user_id

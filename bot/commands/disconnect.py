@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from bot import messages
 from bot.commands import Context, Message, Reply, Request
+from bot.commands.admins import may_manage
 
 
 def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """Forget one connected account (or the pending one) and say how to end access."""
+    refusal = may_manage(context, request)
+    if refusal is not None:
+        return Reply(refusal)
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     pending = context.storage.pending(request.team_id, request.channel_id)
     if len(words) > 1:

@@ -1,7 +1,8 @@
 """`/snooze history [<db>]`: the channel's recent actions, newest first.
 
 Each line says when (on the asker's clock), who or which schedule, what, on which
-database, and how it ended, from the audit log every action writes.
+database, and how it ended, from the audit log every action writes. Channel messages
+Slack has not accepted yet are listed first.
 """
 
 from __future__ import annotations
@@ -31,11 +32,20 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     entries = context.storage.history(
         request.team_id, request.channel_id, identifier, limit=SHOWN
     )
-    if not entries:
+    undelivered = context.storage.undelivered_in(request.team_id, request.channel_id)
+    if not entries and not undelivered:
         return Reply(Message(messages.HISTORY_EMPTY))
 
     zone = user_zone(context, request.user_id)
-    lines = [messages.history_heading(identifier, zone.key)]
+    lines: list[str] = []
+    if undelivered:
+        # Messages Slack refused (the bot is not in the channel, or it is archived)
+        # are kept and retried; saying so here is how the channel learns of them.
+        lines.append(messages.undelivered_heading(len(undelivered)))
+        for notice in undelivered:
+            at = planning.stored_utc(notice.created_at).astimezone(zone)
+            lines.append(messages.undelivered_line(at, notice.last_error, notice.text))
+    lines.append(messages.history_heading(identifier, zone.key))
     for entry in entries:
         at = planning.stored_utc(entry.at).astimezone(zone)
         lines.append(
