@@ -44,7 +44,6 @@ from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
 
-from bot import messages
 from bot.domain import (
     Action,
     Instance,
@@ -55,7 +54,10 @@ from bot.domain import (
     RoleArn,
 )
 from bot.errors import (
+    AwsCallFailed,
+    AwsThrottled,
     AwsUnreachable,
+    OwnCredentialsRefused,
     RoleArnMalformed,
     RoleNotAssumable,
     SettingInvalid,
@@ -259,37 +261,6 @@ def _forget_secrets(secrets: tuple[str, ...]) -> None:
 # `AwsUnreachable`, so every caller that reports an account it could not reach (a
 # problem for that account, the rest of the operation goes on, nothing is marked as
 # needing attention) reports these too, with a sentence that says what really happened.
-
-
-class AwsThrottled(AwsUnreachable):
-    """AWS still answered with throttling after botocore's retries."""
-
-    def __init__(self, what: str, aws_code: str) -> None:
-        super().__init__(what)
-        self.aws_code = aws_code
-        self.args = (messages.aws_throttled(what, aws_code),)
-
-
-class AwsCallFailed(AwsUnreachable):
-    """An AWS call failed for a reason SnoozeDB has no better sentence for.
-
-    `code` is the AWS error code, or the botocore exception's class name; never the
-    exception's text, which may quote request parameters.
-    """
-
-    def __init__(self, what: str, code: str) -> None:
-        super().__init__(what)
-        self.code = code
-        self.args = (messages.aws_call_failed(what, code),)
-
-
-class OwnCredentialsRefused(AwsUnreachable):
-    """SnoozeDB's own AWS credentials are missing or were refused by STS."""
-
-    def __init__(self, what: str, code: str) -> None:
-        super().__init__(what)
-        self.code = code
-        self.args = (messages.own_credentials_refused(what, code),)
 
 
 # --- values ------------------------------------------------------------------------

@@ -51,6 +51,37 @@ class AwsUnreachable(SnoozeError):
         super().__init__(messages.aws_unreachable(what))
 
 
+class AwsThrottled(AwsUnreachable):
+    """AWS still answered with throttling after botocore's retries."""
+
+    def __init__(self, what: str, aws_code: str) -> None:
+        super().__init__(what)
+        self.aws_code = aws_code
+        self.args = (messages.aws_throttled(what, aws_code),)
+
+
+class AwsCallFailed(AwsUnreachable):
+    """An AWS call failed for a reason SnoozeDB has no better sentence for.
+
+    `code` is the AWS error code, or the botocore exception's class name; never the
+    exception's text, which may quote request parameters.
+    """
+
+    def __init__(self, what: str, code: str) -> None:
+        super().__init__(what)
+        self.code = code
+        self.args = (messages.aws_call_failed(what, code),)
+
+
+class OwnCredentialsRefused(AwsUnreachable):
+    """SnoozeDB's own AWS credentials are missing or were refused by STS."""
+
+    def __init__(self, what: str, code: str) -> None:
+        super().__init__(what)
+        self.code = code
+        self.args = (messages.own_credentials_refused(what, code),)
+
+
 class InstanceNotFound(SnoozeError):
     """No instance in the channel's accounts has the name typed."""
 
