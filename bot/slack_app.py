@@ -594,16 +594,25 @@ def build_app(
         if storage.mark_team_inactive(team_id, reason):
             logger.info("team=%s inactive after %s; its data is kept", team_id, reason)
 
-    @app.event("app_uninstalled")
-    def on_app_uninstalled(body: dict[str, Any]) -> None:
-        team_gone(body, "app_uninstalled")
+    @app.middleware
+    def on_team_lifecycle(body: dict[str, Any], next_: Callable[[], None]) -> None:
+        # Bolt acknowledges an event before its listener runs; the team is marked
+        # here instead, before the answer, so a 200 means it was recorded.
+        found = body.get("event") if body.get("type") == "event_callback" else None
+        kind = found.get("type") if isinstance(found, dict) else None
+        if kind == "app_uninstalled":
+            team_gone(body, kind)
+        elif kind == "tokens_revoked" and isinstance(found, dict):
+            # Only the bot token matters: SnoozeDB holds no user tokens.
+            tokens = found.get("tokens")
+            if isinstance(tokens, dict) and tokens.get("bot"):
+                team_gone(body, kind)
+        next_()
 
+    @app.event("app_uninstalled")
     @app.event("tokens_revoked")
-    def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # Only the bot token matters: SnoozeDB holds no user tokens.
-        tokens = event.get("tokens")
-        if isinstance(tokens, dict) and tokens.get("bot"):
-            team_gone(body, "tokens_revoked")
+    def on_team_event() -> None:
+        """Acknowledge (done by bolt); the middleware above did the work."""
 
     from bot import notices  # the scheduler's pre-stop notice buttons
 
