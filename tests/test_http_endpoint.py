@@ -259,13 +259,6 @@ def app_uninstalled(event_id: str) -> bytes:
     ).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "no Events API listener yet (app_uninstalled, tokens_revoked): bolt answers "
-        "404, so Slack retries every event three times and may disable delivery"
-    ),
-)
 def test_events_api_retry_is_answered_200_and_acts_once(world: OfflineWorld):
     body = app_uninstalled("Ev0RETRY01")
 
