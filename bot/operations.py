@@ -10,7 +10,8 @@ deletes the stack.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from bot import rules
@@ -86,6 +87,32 @@ class Operations:
         survey = self._open_survey(accounts, purpose, all_regions=all_regions)
         survey.close()
         return survey
+
+    @contextmanager
+    def session_survey(
+        self, accounts: Sequence[Account], purpose: str, *, all_regions: bool = False
+    ) -> Iterator[Survey]:
+        """Survey the accounts and keep their sessions open until the block ends.
+
+        For callers that act with the sessions they listed with, so a run still
+        assumes each role once (the scheduler, the notice's "Stop now" button). The
+        temporary credentials are dropped when the block ends, also on an error;
+        they are never kept beyond it (see the module docstring).
+
+        Args:
+            accounts: the accounts to read.
+            purpose: a word for the RoleSessionName (status, stop, start, schedule).
+            all_regions: as for `survey`.
+
+        Yields:
+            The survey, with a session per account that could be read and a problem
+            for each account that could not.
+        """
+        survey = self._open_survey(accounts, purpose, all_regions=all_regions)
+        try:
+            yield survey
+        finally:
+            survey.close()
 
     def _open_survey(
         self, accounts: Sequence[Account], purpose: str, *, all_regions: bool = False

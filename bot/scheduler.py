@@ -5,6 +5,12 @@ tables each time (`run_due`), and every unit of work is claimed with an INSERT o
 unique key before it is done, so one process or several replicas sharing PostgreSQL
 act once per transition (APScheduler 3 cannot share a job store, see FACTS).
 
+Claims are leases (`Storage.take_claim`): an account's claims are marked done in the
+commit that records its outcomes and keeps its channel message. A process killed in
+between leaves them open; once the lease runs out the next run looks back far enough
+to find those transitions again, takes them over and redoes them. Redoing is safe:
+an instance the dead run already stopped is reported "already stopped", no call made.
+
 A run looks at the window (last run, now]. Per account it assumes the role once,
 lists each region once, decides per instance (one-offs, overrides, the schedule in
 force), acts, and posts one message per account and channel. Accounts are handled
@@ -30,6 +36,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 
 from bot import messages, notices, planning, rules
 from bot.aws_bridge import AccountSession
@@ -40,6 +47,7 @@ from bot.domain import (
     Action,
     Assignment,
     Instance,
+    Notice,
     OneOff,
     Outcome,
     OutcomeKind,
@@ -47,9 +55,9 @@ from bot.domain import (
     Reason,
     SavedSchedule,
 )
-from bot.operations import Operations, Survey
+from bot.operations import Operations
 from bot.schedule import Desired, Transition
-from bot.storage import DEFAULT_NOTICE_MINUTES, Storage
+from bot.storage import CLAIM_LEASE, DEFAULT_NOTICE_MINUTES, Claim, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +71,7 @@ SEVEN_DAYS_EARLIEST = SEVEN_DAYS - timedelta(hours=1)
 SEVEN_DAYS_LATEST = SEVEN_DAYS + timedelta(days=1)
 ACCOUNT_WORKERS = 32
 UNDELIVERABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+_ALREADY = frozenset({OutcomeKind.ALREADY_STOPPED, OutcomeKind.ALREADY_RUNNING})
 
 Clock = Callable[[], datetime]
 
@@ -131,7 +140,11 @@ class Poster:
         notice = self.storage.add_notice(
             team_id, channel_id, text, json.dumps(list(blocks)) if blocks else ""
         )
-        return self._deliver(notice.id, channel_id, text, notice.blocks)
+        return self.send(notice)
+
+    def send(self, notice: Notice) -> bool:
+        """Deliver a message already kept in storage; False when Slack refused it."""
+        return self._deliver(notice.id, notice.channel_id, notice.text, notice.blocks)
 
     def retry_undelivered(self) -> int:
         """Try again every message Slack refused before; returns how many went out."""
@@ -191,6 +204,7 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     messages: int = 0
     dropped: int = 0
+    unfinished: int = 0  # accounts left to the next run (shutdown, database busy)
 
 
 @dataclass(frozen=True)
@@ -221,6 +235,8 @@ class _AccountRun:
     enforced: list[str] = field(default_factory=list)
     done: list[tuple[str, Action]] = field(default_factory=list)
     dropped: int = 0
+    claims: list[str] = field(default_factory=list)
+    one_offs: list[int] = field(default_factory=list)
 
 
 def run_due(
@@ -232,8 +248,12 @@ def run_due(
     since: datetime | None = None,
     owner: str = OWNER,
     workers: int = ACCOUNT_WORKERS,
+    stopping: threading.Event | None = None,
 ) -> RunReport:
     """Carry out every transition due in (`since`, `now`], each exactly once.
+
+    The window reaches further back when a claim whose lease ran out is found (a
+    process died mid-run): its transitions are found again and taken over.
 
     Args:
         storage: the tables (the truth), shared by every replica.
@@ -244,6 +264,9 @@ def run_due(
             24 hours back (older transitions are dropped).
         owner: names this process in claims.
         workers: how many accounts are handled at once.
+        stopping: set on SIGTERM: accounts already started are finished (their
+            calls, records and messages), the others are left, and the stored mark
+            stays put so the next process runs them.
 
     Returns:
         What the run did.
@@ -251,6 +274,13 @@ def run_due(
     now = _utc(now)
     if since is None:
         since = storage.mark("last_run") or now - TICK
+    expired = storage.expired_claims(now - CLAIM_LEASE)
+    if expired:
+        logger.warning(
+            "%s scheduled unit(s) left unfinished by a stopped process; looking back",
+            len(expired),
+        )
+        since = min([_utc(since), *(_utc(at) for at in expired.values())])
     since = max(_utc(since), now - CATCH_UP)
     report = RunReport(since, now)
     poster.retry_undelivered()
@@ -258,11 +288,27 @@ def run_due(
     world = _read_world(storage, since, now, owner)
     accounts = [a for a in storage.all_active_accounts() if _needs_survey(world, a)]
     report.accounts_surveyed = len(accounts)
+    left: list[Account] = []
 
     def one(account: Account) -> _AccountRun:
+        if stopping is not None and stopping.is_set():
+            left.append(account)
+            return _AccountRun()
         try:
             return _run_account(storage, operations, poster, world, account)
+        except OperationalError as error:
+            # SQLite's other writer held the file past the busy timeout, or the
+            # database was unreachable. The account's claims stay open under our
+            # name, so the next tick (which keeps this window) takes them again.
+            logger.error(
+                "database busy or unreachable for account=%s (%s); retried next tick",
+                account.aws_account_id,
+                str(error.orig).splitlines()[0] if error.orig else "?",
+            )
+            left.append(account)
+            return _AccountRun()
         except Exception:
+            # Its claims stay open: the work is redone once the lease runs out.
             logger.exception(
                 "scheduled run failed for account=%s", account.aws_account_id
             )
@@ -276,6 +322,13 @@ def run_due(
                 report.outcomes.extend(done.outcomes)
                 report.dropped += done.dropped
                 report.messages += bool(done.lines)
+    if left:
+        # The mark stays put, so the next run looks at this window again.
+        report.unfinished = len(left)
+        logger.info("%s account(s) left for the next run", len(left))
+        return report
+    for key in storage.abandon_claims(list(expired), now - CLAIM_LEASE, now):
+        logger.warning("dropped unfinished %s: its effect is no longer wanted", key)
     storage.advance_mark("last_run", now)
     storage.forget_scheduler_claims(now - 2 * CATCH_UP)
     return report
@@ -392,16 +445,21 @@ def _cached_steps(text: str, since: datetime, until: datetime) -> list[Transitio
     return found
 
 
-def _open_survey(
-    operations: Operations, accounts: Sequence[Account], purpose: str
-) -> Survey:
-    """A survey whose sessions stay open until the caller closes it.
+def _claim(
+    storage: Storage, world: _World, run: _AccountRun, key: str, *, found: bool = True
+) -> Claim | None:
+    """Take a lease on `key` for this account's run; it is settled with the run.
 
-    `Operations.survey` drops the credentials as it returns; a run acts with the same
-    sessions it listed with (one AssumeRole per account per run), so it opens the
-    survey the way `Operations.act` does, and closes it itself.
+    `found` says the work was found in the run's window (a transition, a notice),
+    so a run after a crash must look back to that window to find it again; work
+    read from tables every run (one-offs, busy retries) needs no looking back.
     """
-    return operations._open_survey(accounts, purpose)
+    claim = storage.take_claim(
+        key, world.owner, world.now, since=world.since if found else None
+    )
+    if claim is not None:
+        run.claims.append(key)
+    return claim
 
 
 def _run_account(
@@ -412,45 +470,55 @@ def _run_account(
     account: Account,
 ) -> _AccountRun:
     run = _AccountRun()
-    survey = _open_survey(operations, [account], "schedule")
-    if survey.problems:
-        problem = survey.problems[0]
-        if problem.newly_broken:
-            poster.post(
-                account.team_id,
-                account.channel_id,
-                messages.role_broken_during_run(
-                    account.aws_account_id, problem.sentence
-                ),
-            )
-        return run
-    session = survey.sessions[account.id]
-    try:
-        instances = {i.ref.qualified: i for i in survey.instances}
-        _due_one_offs(storage, session, world, account, instances, run)
-        _ended_overrides(storage, session, world, account, instances, run)
-        _transitions(storage, session, world, account, instances, run)
-        _busy_retries(storage, session, world, account, instances, run)
-        _restarted(storage, session, world, account, instances, run)
-        _notices(storage, poster, world, account, instances)
-    finally:
-        survey.close()
-        # Written even when a step above failed: what was done must be remembered.
-        storage.note_bot_actions(run.done, world.now)
+    with operations.session_survey([account], "schedule") as survey:
+        if survey.problems:
+            problem = survey.problems[0]
+            if problem.newly_broken:
+                poster.post(
+                    account.team_id,
+                    account.channel_id,
+                    messages.role_broken_during_run(
+                        account.aws_account_id, problem.sentence
+                    ),
+                )
+            return run
+        session = survey.sessions[account.id]
+        try:
+            instances = {i.ref.qualified: i for i in survey.instances}
+            _due_one_offs(storage, session, world, account, instances, run)
+            _ended_overrides(storage, session, world, account, instances, run)
+            _transitions(storage, session, world, account, instances, run)
+            _busy_retries(storage, session, world, account, instances, run)
+            _restarted(storage, session, world, account, instances, run)
+            _notices(storage, poster, world, account, instances)
+        finally:
+            # Written even when a step above failed: what was done must be remembered.
+            storage.note_bot_actions(run.done, world.now)
 
-    if run.outcomes:
-        storage.record_outcomes(
-            account.team_id, account.channel_id, "schedule", run.outcomes
-        )
+    message = None
     if run.lines:
         heading = messages.scheduled_heading(account.aws_account_id)
-        text = "\n".join([heading, *run.lines])
         shown = sections([heading, *run.lines])
         if run.enforced:
             shown.append(
                 notices.keep_running_button(account.channel_id, run.enforced, world.now)
             )
-        poster.post(account.team_id, account.channel_id, text, shown)
+        message = ("\n".join([heading, *run.lines]), json.dumps(shown))
+    if not (run.claims or run.outcomes or message):
+        return run
+    # One commit: outcomes, the message owed and the claims' done_at (see module doc).
+    notice = storage.settle_claims(
+        run.claims,
+        world.owner,
+        world.now,
+        team_id=account.team_id,
+        channel_id=account.channel_id,
+        outcomes=run.outcomes,
+        message=message,
+        one_offs=run.one_offs,
+    )
+    if notice is not None:
+        poster.send(notice)
     return run
 
 
@@ -509,9 +577,9 @@ def _due_one_offs(
         if one_off.team_id != account.team_id:
             continue
         instance = instances.get(one_off.instance)
-        if not storage.claim(f"o{one_off.id}", world.owner):
+        if not _claim(storage, world, run, f"o{one_off.id}", found=False):
             continue
-        storage.finish_one_off(one_off.id, world.now)
+        run.one_offs.append(one_off.id)  # finished when the run is settled
         if instance is None:
             logger.warning("one-off %s: %s is gone", one_off.id, one_off.instance)
             continue
@@ -539,7 +607,7 @@ def _ended_overrides(
             continue
         if applied.source in {planning.Source.ONE_OFF, planning.Source.OVERRIDE}:
             continue
-        if not storage.claim(f"x{override.id}", world.owner):
+        if not _claim(storage, world, run, f"x{override.id}"):
             continue
         outcome = _act(storage, session, world, account, instance, Action.STOP, run)
         cause = messages.cause_override_ended(override.created_by)
@@ -621,7 +689,7 @@ def _transitions(
         if applied.source is planning.Source.OVERRIDE and step.action is Action.STOP:
             override = applied.override
             assert override is not None
-            if storage.claim(f"k{override.id}:{_minute(step.at)}", world.owner):
+            if _claim(storage, world, run, f"k{override.id}:{_minute(step.at)}"):
                 run.lines.append(
                     messages.scheduled_line(
                         messages.kept_running(
@@ -635,12 +703,17 @@ def _transitions(
         groups.setdefault(key, []).append((instance, base, step))
 
     for key, members in groups.items():
-        if not storage.claim(key, world.owner):
+        claim = _claim(storage, world, run, key)
+        if claim is None:
             continue
         if _utc(members[0][2].at) < world.now - 2 * TICK:
             logger.info("catching up %s missed at %s", key, _utc(members[0][2].at))
         for instance, base, step in members:
             outcome = _act(storage, session, world, account, instance, step.action, run)
+            if claim is Claim.RESUMED and outcome.kind in _ALREADY:
+                # Most likely the dead run's own call: remember it as the bot's, so
+                # the seven-day rule still knows who stopped the instance.
+                run.done.append((instance.ref.qualified, step.action))
             cause = messages.cause_schedule(base.saved.name, base.origin)
             run.lines.append(_line(outcome, cause, world))
 
@@ -658,7 +731,8 @@ def _busy_retries(
             continue
         if _utc(retry.first_at) >= world.now:
             continue
-        if not storage.claim(f"r{retry.id}:{_minute(world.now)}", world.owner):
+        key = f"r{retry.id}:{_minute(world.now)}"
+        if not _claim(storage, world, run, key, found=False):
             continue
         instance = instances.get(retry.instance)
         if instance is None:
@@ -687,8 +761,10 @@ def _busy_retries(
                 "gave up %s of %s after %s min", retry.action, retry.instance, minutes
             )
             continue
-        storage.finish_busy_retry(retry.id, world.now)
         outcome = _act(storage, session, world, account, instance, retry.action, run)
+        # Finished after the call: killed in between, the next tick calls again
+        # (harmless: the instance is then reported "already" stopped or running).
+        storage.finish_busy_retry(retry.id, world.now)
         run.lines.append(_line(outcome, f"tried again after {instance.status}", world))
 
 
@@ -729,7 +805,7 @@ def _restarted(
         )
         if restarted and stopped_at is not None:
             key = f"d7:{instance.ref.qualified}:{stopped_at.isoformat()}"
-            if storage.claim(key, world.owner):
+            if _claim(storage, world, run, key, found=False):
                 outcome = _act(
                     storage, session, world, account, instance, Action.STOP, run
                 )
@@ -740,7 +816,7 @@ def _restarted(
             continue
         if base.schedule.enforce and world.sweep:
             key = f"e:{instance.ref.qualified}:{_minute(world.now)}"
-            if storage.claim(key, world.owner):
+            if _claim(storage, world, run, key, found=False):
                 outcome = _act(
                     storage, session, world, account, instance, Action.STOP, run
                 )
@@ -781,13 +857,24 @@ def _notices(
             groups.setdefault(key, (step.at, reopen, []))[2].append(instance)
 
     for key, (stop_at, reopen, members) in groups.items():
-        if not storage.claim(key, world.owner):
+        since = world.since
+        if storage.take_claim(key, world.owner, world.now, since=since) is None:
             continue
         qualified = [i.ref.qualified for i in members]
         text, blocks = notices.prestop(
             account.team_id, account.channel_id, qualified, stop_at, reopen, minutes
         )
-        poster.post(account.team_id, account.channel_id, text, blocks)
+        # Kept and marked done in one commit, so a crash neither loses nor repeats it.
+        notice = storage.settle_claims(
+            [key],
+            world.owner,
+            world.now,
+            team_id=account.team_id,
+            channel_id=account.channel_id,
+            message=(text, json.dumps(list(blocks)) if blocks else ""),
+        )
+        if notice is not None:
+            poster.send(notice)
 
 
 # --- Acting on demand (the notice's "Stop now" button) -----------------------------
@@ -820,20 +907,19 @@ def stop_now(
         for a in storage.accounts(team_id, channel_id)
         if a.aws_account_id in {_account_of(q) for q in wanted}
     ]
-    survey = _open_survey(operations, accounts, "stop")
     outcomes = []
-    for account in accounts:
-        session = survey.sessions.get(account.id)
-        if session is None:
-            continue
-        run = _AccountRun()
-        world = _World(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
-        for instance in survey.instances_of(account):
-            if instance.ref.qualified in wanted:
-                _act(storage, session, world, account, instance, Action.STOP, run)
-        storage.note_bot_actions(run.done, now)
-        outcomes.extend(run.outcomes)
-    survey.close()
+    with operations.session_survey(accounts, "stop") as survey:
+        for account in accounts:
+            session = survey.sessions.get(account.id)
+            if session is None:
+                continue
+            run = _AccountRun()
+            world = _World(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
+            for instance in survey.instances_of(account):
+                if instance.ref.qualified in wanted:
+                    _act(storage, session, world, account, instance, Action.STOP, run)
+            storage.note_bot_actions(run.done, now)
+            outcomes.extend(run.outcomes)
     storage.record_outcomes(team_id, channel_id, "notice", outcomes)
     return outcomes
 
@@ -845,7 +931,8 @@ class Engine:
     """One process's scheduler: APScheduler calls `tick` every minute.
 
     The engine keeps the end of its own last run; at start it resumes from the
-    stored mark so transitions missed while down are caught up (within 24 hours).
+    stored mark so transitions missed while down are caught up (within 24 hours),
+    with a first run right away rather than at the next full minute.
     """
 
     def __init__(
@@ -864,12 +951,19 @@ class Engine:
         self.clock = clock
         self.owner = owner
         self.last_tick: datetime | None = None
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._scheduler: Any = None
 
-    def tick(self) -> RunReport:
-        """Run everything due since the last tick (or since the stored mark at start)."""
+    def tick(self) -> RunReport | None:
+        """Run everything due since the last tick (or since the stored mark at start).
+
+        Returns:
+            What the run did; None when the engine is shutting down.
+        """
         with self._lock:
+            if self.stopping.is_set():
+                return None
             now = _utc(self.clock())
             since = self.last_tick
             if since is None:
@@ -881,8 +975,10 @@ class Engine:
                 now,
                 since=since,
                 owner=self.owner,
+                stopping=self.stopping,
             )
-            self.last_tick = now
+            if not report.unfinished:
+                self.last_tick = now
             logger.info(
                 "scheduler run %s..%s: %s accounts, %s outcomes, %s dropped",
                 report.since.isoformat(),
@@ -913,15 +1009,30 @@ class Engine:
             max_instances=1,
             replace_existing=True,
         )
+        # Catch up at once after a restart (a lease left by a killed run included).
+        scheduler.add_job(
+            "bot.scheduler:tick",
+            args=[self.owner],
+            id=f"snoozedb-start-{self.owner}",
+            misfire_grace_time=3600,
+        )
         scheduler.start()
         self._scheduler = scheduler
         logger.info("scheduler started as %s", self.owner)
 
     def shutdown(self) -> None:
-        """Stop ticking; a run in progress finishes first."""
+        """Stop ticking: accounts already being handled are finished, then it returns.
+
+        Their AWS calls complete and their outcomes, messages and claims are
+        recorded, so nothing is left to the lease; accounts not yet started are left
+        to the next process (the stored mark is not moved past them).
+        """
+        self.stopping.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        with self._lock:  # a tick called directly (not by APScheduler) ends too
+            pass
         _ENGINES.pop(self.owner, None)
 
 
@@ -947,13 +1058,20 @@ def tick(owner: str) -> None:
 # --- Wiring ----------------------------------------------------------------------------
 
 
-def engine_for(settings: Settings, storage: Storage, operations: Operations) -> Engine:
+def engine_for(
+    settings: Settings,
+    storage: Storage,
+    operations: Operations,
+    *,
+    clock: Clock = utc_now,
+) -> Engine:
     """An engine posting with the bot token of `settings`.
 
     Args:
         settings: the checked settings (bot token, Slack API URL).
         storage: the process's storage.
         operations: the process's operations.
+        clock: the current instant (tests pass a fixed one).
 
     Returns:
         The engine, not started.
@@ -961,14 +1079,18 @@ def engine_for(settings: Settings, storage: Storage, operations: Operations) -> 
     from bot.slack_app import web_client
 
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    return Engine(storage, operations, Poster(storage, client))
+    return Engine(storage, operations, Poster(storage, client), clock=clock)
 
 
-def run_forever(settings: Settings) -> int:
+def run_forever(settings: Settings, *, clock: Clock = utc_now) -> int:
     """`snoozedb scheduler`: tick every minute until SIGTERM or SIGINT.
+
+    On the signal the accounts being handled are finished (see `Engine.shutdown`)
+    and the process exits 0, so an orchestrator's stop never leaves work to a lease.
 
     Args:
         settings: the checked settings.
+        clock: the current instant (tests pass a fixed one).
 
     Returns:
         The exit status.
@@ -981,12 +1103,14 @@ def run_forever(settings: Settings) -> int:
         regions=settings.snoozedb_regions,
         own_account_id=settings.snoozedb_aws_account_id,
     )
-    engine = engine_for(settings, storage, Operations(storage, bridge))
+    engine = engine_for(settings, storage, Operations(storage, bridge), clock=clock)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine.start()
     stop.wait()
+    logger.info("stopping: finishing the accounts in progress")
     engine.shutdown()
     storage.close()
+    logger.info("scheduler stopped")
     return 0

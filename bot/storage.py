@@ -9,6 +9,7 @@ SQLite is the embedded default; PostgreSQL is what several replicas share.
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, UniqueConstraint, event
+from sqlalchemy import Engine, UniqueConstraint, event, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
@@ -131,6 +132,18 @@ def make_engine(url: str) -> Engine:
 # says "look now", and `claim` decides which replica carries out a transition.
 
 DEFAULT_NOTICE_MINUTES = 15
+# How long a claim is left to the process that took it. Longer than one account's
+# share of a run (one AssumeRole, a few reads, a stop or start per instance), so a
+# live process never loses its work; short enough that a transition interrupted by a
+# crash is redone within minutes of the restart.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+class Claim(enum.Enum):
+    """How `take_claim` took a unit of scheduled work."""
+
+    NEW = "new"
+    RESUMED = "resumed"  # taken over from a process whose lease ran out
 
 
 class SavedScheduleRow(SQLModel, table=True):
@@ -192,13 +205,22 @@ class OverrideRow(SQLModel, table=True):
 
 
 class SchedulerClaimRow(SQLModel, table=True):
-    """A unit of scheduled work taken by one process; the unique key decides races."""
+    """A lease on a unit of scheduled work; the unique key decides races.
+
+    `done_at` is set in the same transaction that records the work's outcomes. A row
+    without it whose `claimed_at` is older than `CLAIM_LEASE` belongs to a process
+    that died mid-run, and may be taken over. `since` is the start of the window the
+    claiming run looked at, so a later run can look back far enough to find the
+    transition again.
+    """
 
     __tablename__ = "scheduler_claim"
 
     key: str = Field(primary_key=True)
     owner: str = ""
     claimed_at: datetime = Field(default_factory=_now, index=True)
+    done_at: datetime | None = Field(default=None, index=True)
+    since: datetime | None = None
 
 
 class ChannelSettingRow(SQLModel, table=True):
@@ -302,6 +324,19 @@ def _notice(row: NoticeRow) -> Notice:
         text=row.text,
         blocks=row.blocks,
         attempts=row.attempts,
+    )
+
+
+def _audit_row(team_id: str, channel_id: str, actor: str, outcome: Outcome) -> AuditRow:
+    return AuditRow(
+        team_id=team_id,
+        channel_id=channel_id,
+        actor=actor,
+        action=outcome.action.value,
+        instance=outcome.ref.qualified,
+        outcome=outcome.kind.value,
+        detail=(outcome.reason or "")
+        + (f":{outcome.detail}" if outcome.detail else ""),
     )
 
 
@@ -641,28 +676,221 @@ class ScheduleStorage:
             session.commit()
             return bool(rows)
 
-    # Claims
+    # Claims: leases on scheduled work
 
-    def claim(self, key: str, owner: str) -> bool:
-        """Take a unit of scheduled work exactly once across processes.
+    def claim(self, key: str, owner: str, now: datetime | None = None) -> bool:
+        """Take a unit of scheduled work; True when this call took it.
 
-        The INSERT of a unique key is atomic on SQLite and PostgreSQL, so of several
-        replicas trying the same key one wins and the others get False.
+        A shorthand for `take_claim` for callers that do not care whether the work
+        was fresh or resumed.
+        """
+        return self.take_claim(key, owner, now or _now()) is not None
+
+    def take_claim(
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        *,
+        since: datetime | None = None,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> Claim | None:
+        """Take a lease on a unit of scheduled work, exactly once across processes.
+
+        The work is claimed before it is done and marked done (`settle_claims`) after
+        its outcomes are recorded. A process killed in between leaves the claim open;
+        once the lease has run out another process, or the restarted one, takes it
+        over and does the work again. That is safe because stopping a stopped
+        instance and starting a running one are reported as "already", not acted on.
+        The owner's own open claim is taken again at once: its earlier run failed
+        before settling (runs of one owner never overlap: `Engine` serialises them).
+
+        Both steps are atomic on SQLite and PostgreSQL: the INSERT of a unique key lets
+        one replica win a fresh claim, and the conditional UPDATE of an expired one
+        changes one row for one replica only (PostgreSQL re-checks the condition after
+        waiting for the row lock; SQLite has one writer at a time).
 
         Args:
-            key: names the work, such as `a12:2026-03-30T19:00:00+00:00:stop`.
-            owner: the process taking it, for the logs.
+            key: names the work, such as `a12:3:2026-03-30T19:00:00+00:00:stop`.
+            owner: the process taking it, for the logs and `settle_claims`.
+            now: the run's instant; leases are measured on the same clock.
+            since: the start of the claiming run's window, when the work was found
+                in a window (see `expired_claims`).
+            lease: how long an open claim is left to its owner.
 
         Returns:
-            True when this call took the work.
+            `Claim.NEW` or `Claim.RESUMED` when this call took the work, else None.
         """
         with self._schedule_session() as session:
-            session.add(SchedulerClaimRow(key=key, owner=owner))
+            session.add(
+                SchedulerClaimRow(key=key, owner=owner, claimed_at=now, since=since)
+            )
             try:
                 session.commit()
             except IntegrityError:
-                return False
-            return True
+                session.rollback()
+            else:
+                return Claim.NEW
+
+            previous = session.get(SchedulerClaimRow, key)
+            taken = session.connection().execute(
+                update(SchedulerClaimRow)
+                .where(
+                    col(SchedulerClaimRow.key) == key,
+                    col(SchedulerClaimRow.done_at).is_(None),
+                    or_(
+                        col(SchedulerClaimRow.claimed_at) < now - lease,
+                        col(SchedulerClaimRow.owner) == owner,
+                    ),
+                )
+                .values(owner=owner, claimed_at=now, since=since)
+            )
+            session.commit()
+            if taken.rowcount != 1:
+                return None
+            logger.warning(
+                "took over scheduled work %s left unfinished by %s",
+                key,
+                previous.owner if previous is not None else "?",
+            )
+            return Claim.RESUMED
+
+    def settle_claims(
+        self,
+        keys: Sequence[str],
+        owner: str,
+        now: datetime,
+        *,
+        team_id: str,
+        channel_id: str,
+        outcomes: Sequence[Outcome] = (),
+        message: tuple[str, str] | None = None,
+        one_offs: Sequence[int] = (),
+    ) -> Notice | None:
+        """Mark claimed work done together with everything it produced, in one commit.
+
+        The audit entries, the channel message owed (kept until Slack accepts it),
+        the one-off snoozes carried out and the `done_at` of the claims are written
+        together: a process killed before the commit leaves the claims open, to be
+        redone whole after the lease; killed after it, nothing is redone and the kept
+        message is delivered by the next run. Either way each outcome is recorded
+        and announced once.
+
+        Args:
+            keys: the claims this process took for the work.
+            owner: the process that took them.
+            now: the run's instant.
+            team_id: the team of the channel told.
+            channel_id: the channel told.
+            outcomes: one per instance acted on, for the audit log (actor "schedule").
+            message: the channel message as (text, blocks JSON), if any.
+            one_offs: the one-off snoozes carried out.
+
+        Returns:
+            The kept message, to be delivered, or None without one.
+        """
+        with self._schedule_session() as session:
+            for outcome in outcomes:
+                session.add(_audit_row(team_id, channel_id, "schedule", outcome))
+            notice = None
+            if message is not None:
+                notice = NoticeRow(
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    text=message[0],
+                    blocks=message[1],
+                )
+                session.add(notice)
+            if one_offs:
+                session.connection().execute(
+                    update(OneOffRow)
+                    .where(
+                        col(OneOffRow.id).in_(list(one_offs)),
+                        col(OneOffRow.done_at).is_(None),
+                    )
+                    .values(done_at=now)
+                )
+            settled = 0
+            if keys:
+                settled = (
+                    session.connection()
+                    .execute(
+                        update(SchedulerClaimRow)
+                        .where(
+                            col(SchedulerClaimRow.key).in_(list(keys)),
+                            col(SchedulerClaimRow.owner) == owner,
+                            col(SchedulerClaimRow.done_at).is_(None),
+                        )
+                        .values(done_at=now)
+                    )
+                    .rowcount
+                )
+            session.commit()
+            if settled != len(set(keys)):
+                # Our lease ran out and another process took the work over: it acts
+                # again (idempotently) and may announce it a second time.
+                logger.warning(
+                    "%s of %s claims were taken over before they were settled",
+                    len(set(keys)) - settled,
+                    len(set(keys)),
+                )
+            if notice is None:
+                return None
+            session.refresh(notice)
+            return _notice(notice)
+
+    def expired_claims(self, cutoff: datetime) -> dict[str, datetime]:
+        """Open claims taken before `cutoff` in a window, with the window's start.
+
+        A run looks back to the earliest of these starts so that the transitions of
+        a run that died are found again and taken over (see `take_claim`).
+        """
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(SchedulerClaimRow).where(
+                    col(SchedulerClaimRow.done_at).is_(None),
+                    col(SchedulerClaimRow.claimed_at) < cutoff,
+                    col(SchedulerClaimRow.since).is_not(None),
+                )
+            ).all()
+            return {row.key: row.since for row in rows if row.since is not None}
+
+    def abandon_claims(
+        self, keys: Sequence[str], cutoff: datetime, now: datetime
+    ) -> list[str]:
+        """Close expired claims a run looked back for and found no longer wanted.
+
+        Without this a transition whose effect is no longer wanted (its window
+        reopened while the claim waited) would make every run look back again.
+
+        Returns:
+            The keys closed; claims taken over meanwhile are left alone.
+        """
+        if not keys:
+            return []
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(SchedulerClaimRow).where(
+                    col(SchedulerClaimRow.key).in_(list(keys)),
+                    col(SchedulerClaimRow.done_at).is_(None),
+                    col(SchedulerClaimRow.claimed_at) < cutoff,
+                )
+            ).all()
+            for row in rows:
+                row.done_at = now
+                row.owner = f"{row.owner} (abandoned)"
+            session.commit()
+            return [row.key for row in rows]
+
+    def open_claims(self) -> list[str]:
+        """Keys of claims not yet settled, for tests and operators."""
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(SchedulerClaimRow.key).where(
+                    col(SchedulerClaimRow.done_at).is_(None)
+                )
+            ).all()
+            return list(rows)
 
     def forget_scheduler_claims(self, before: datetime) -> None:
         """Drop claims older than `before` (the catch-up window never looks back there)."""
