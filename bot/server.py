@@ -151,9 +151,32 @@ def _serve_socket(settings: Settings) -> int:
             "is not set (Socket Mode needs an app-level token, xapp-...)",
         )
     runtime = build_runtime(settings)
-    signal.signal(signal.SIGTERM, lambda *_: runtime.close())
+    from bot.scheduler import engine_for
+
+    engine = engine_for(settings, runtime.storage, runtime.context.operations)
+    engine.start()
+
+    def stop(*_: object) -> None:
+        engine.shutdown()
+        runtime.close()
+
+    signal.signal(signal.SIGTERM, stop)
     SocketModeHandler(runtime.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
     return 0
+
+
+def _with_own_account(settings: Settings) -> Settings:
+    """Find SnoozeDB's own AWS account once, before any worker starts.
+
+    Asking inside gunicorn's worker would turn missing credentials into a worker
+    that fails to boot; here they become one sentence and exit status 2.
+    """
+    if settings.snoozedb_aws_account_id:
+        return settings
+    bridge = AwsBridge(regions=settings.snoozedb_regions)
+    return settings.model_copy(
+        update={"snoozedb_aws_account_id": bridge.own_account_id()}
+    )
 
 
 def run(command: str) -> int:
@@ -161,7 +184,7 @@ def run(command: str) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    settings = load_settings()
+    settings = _with_own_account(load_settings())
     if command == "socket":
         return _serve_socket(settings)
     if command == "scheduler":

@@ -139,3 +139,14 @@ def test_demo_reads_a_script_from_stdin_and_prints_the_help_list(tmp_path: Path)
     for subcommand in ("connect", "disconnect", "status", "stop", "start", "help"):
         assert f"`/snooze {subcommand}" in result.stdout
     assert "> /snooze connect" not in result.stdout, "the script ran, not the tour"
+
+
+def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):
+    """The account lookup happens before gunicorn forks, so no worker fails to boot."""
+    result = run(
+        tmp_path, str(SNOOZEDB), "serve", environment={"SLACK_SIGNING_SECRET": "secret"}
+    )
+
+    assert result.returncode == 2
+    assert "AWS credentials" in result.stderr
+    assert_one_sentence(result.stderr)
