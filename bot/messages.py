@@ -992,3 +992,6 @@ def undelivered_line(at: datetime, error: str, text: str) -> str:
     first = text.splitlines()[0] if text else ""
     short = first if len(first) <= 80 else first[:79] + "…"
     return f"• {when(at)} · not delivered ({error}) · {short}"
+
+
+BAD_REQUEST = "Bad request."

@@ -111,7 +111,7 @@ def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[by
             # request, not a server fault; the payload itself is never logged.
             logger.warning("malformed request refused: %s", type(error).__name__)
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"Bad request.\n"]
+            return [messages.BAD_REQUEST.encode() + b"\n"]
 
     return application
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -448,6 +448,17 @@ def build_app(
     storage = context.storage
     responder.storage = storage
 
+    @app.middleware
+    def refuse_malformed_payloads(
+        body: dict[str, Any], next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        # bolt's matchers and our listeners index payloads as Slack shapes them; a
+        # signed but malformed payload is answered 400 here instead of a 500 there.
+        if not well_formed(body):
+            logger.warning("malformed interaction payload refused")
+            return BoltResponse(status=400, body=messages.BAD_REQUEST)
+        return next()
+
     def first_delivery(team_id: str, key: str) -> bool:
         # Slack can deliver the same signed request twice within five minutes; a
         # state-changing one must act once, so its trigger_id is claimed first.
@@ -623,6 +634,36 @@ def build_app(
         logger.error("unhandled error in a listener: %s", type(error).__name__)
 
     return app
+
+
+def well_formed(body: object) -> bool:
+    """True when an interaction payload has the shape Slack gives it.
+
+    Only the parts SnoozeDB reads are checked: objects where Slack sends objects,
+    and a list of objects for `actions`.
+    """
+    if not isinstance(body, dict):
+        return False
+    for key in ("team", "user", "channel", "view", "container", "message"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return False
+    actions = body.get("actions")
+    if actions is not None and not (
+        isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
+    ):
+        return False
+    view = body.get("view") or {}
+    state = view.get("state")
+    if state is not None:
+        if not isinstance(state, dict):
+            return False
+        values = state.get("values", {})
+        if not isinstance(values, dict) or not all(
+            isinstance(block, dict) and all(isinstance(v, dict) for v in block.values())
+            for block in values.values()
+        ):
+            return False
+    return True
 
 
 def _first_action(body: dict[str, Any]) -> dict[str, Any]:

@@ -193,13 +193,6 @@ def test_malformed_body_is_logged_without_its_content(
     assert any("malformed request" in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/slack_app.py on_connect_submitted calls .get on state.values without "
-        "checking it is an object: a malformed modal submission answers 500"
-    ),
-)
 def test_connect_modal_with_malformed_state_gets_4xx(world: OfflineWorld):
     payload = {
         "type": "view_submission",
@@ -213,13 +206,6 @@ def test_connect_modal_with_malformed_state_gets_4xx(world: OfflineWorld):
     assert_refused_cleanly(status, answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bolt's block_actions matcher indexes `actions` as objects, and bolt turns "
-        "its own TypeError into 500; build_app needs a shape check before matching"
-    ),
-)
 def test_button_payload_with_malformed_actions_gets_4xx(world: OfflineWorld):
     payload = {
         "type": "block_actions",

@@ -250,13 +250,6 @@ def _our_listener_payloads() -> st.SearchStrategy[dict[str, Any]]:
     return (button | modal).map(lambda payload: {**ids, **payload})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/slack_app.py on_connect_submitted chains .get on view.state without "
-        "checking it is an object: a connect modal whose `state` is null answers 500"
-    ),
-)
 # Fixed examples and no shrinking while this is expected to fail: the same verdict
 # every run, in a few seconds.
 @settings(FUZZ, derandomize=True, phases=[Phase.explicit, Phase.generate])
