@@ -574,20 +574,23 @@ def build_app(
 
     @app.action(acting.CONFIRM)
     def on_confirm(ack: Ack, body: dict[str, Any]) -> None:
-        responder.begin()
-        ack()
         request = Request(
-            team_id=str(body.get("team", {}).get("id", "")),
-            channel_id=str(body.get("channel", {}).get("id", "")),
-            user_id=str(body.get("user", {}).get("id", "")),
+            team_id=str((body.get("team") or {}).get("id", "")),
+            channel_id=str((body.get("channel") or {}).get("id", "")),
+            user_id=str((body.get("user") or {}).get("id", "")),
             trigger_id=str(body.get("trigger_id", "")),
         )
         if not first_delivery(request.team_id, request.trigger_id):
-            responder.later(Reply(Message("")), "")
+            ack()
             return
-        reply = acting.confirmed(
-            context, request, str(_first_action(body).get("value", ""))
-        )
+        responder.begin()
+        try:
+            value = str(_first_action(body).get("value", ""))
+            reply = acting.confirmed(context, request, value)
+        except Exception:
+            logger.exception("confirmation failed team=%s", request.team_id)
+            reply = Reply(Message(messages.INTERNAL_ERROR))
+        ack()
         response_url = str(body.get("response_url", ""))
         post(response_url, reply.now, where=request, storage=storage)
         responder.later(reply, response_url, request)
