@@ -287,6 +287,7 @@ def run_due(
 
     world = _read_world(storage, since, now, owner)
     accounts = [a for a in storage.all_active_accounts() if _needs_survey(world, a)]
+    accounts = [a for a in accounts if storage.team_active(a.team_id)]
     report.accounts_surveyed = len(accounts)
     left: list[Account] = []
 

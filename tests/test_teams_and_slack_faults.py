@@ -196,11 +196,6 @@ def test_a_permission_check_refused_for_a_removed_app_marks_the_team_inactive(
     assert storage(world).team_active("T1") is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/scheduler.py run_due does not ask storage.team_active yet: the "
-    "schedules of a team that removed the app still stop its databases and post",
-)
 def test_the_scheduler_skips_an_inactive_team(world: OfflineWorld):
     connect(world)
     storage(world).assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
