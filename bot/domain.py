@@ -15,9 +15,12 @@ from enum import StrEnum
 EXCLUDE_TAG = "snoozedb:exclude"
 SCHEDULE_TAG = "snoozedb:schedule"
 
+# ASCII only: `\d` and `\w` would also accept other scripts' digits and letters,
+# which IAM never puts in an ARN.
 ROLE_ARN_PATTERN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
-    r"role/(?P<path>[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$"
+    r"role/(?P<path>[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$",
+    re.ASCII,
 )
 
 

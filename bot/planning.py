@@ -38,7 +38,7 @@ from bot.domain import (
     Override,
     SavedSchedule,
 )
-from bot.rules import TagSelector
+from bot.rules import TagSelector, names
 from bot.schedule import Desired, Schedule, Transition, parse_schedule
 
 DEFAULT_COUNT = 5
@@ -155,9 +155,7 @@ def targets_instance(target: str, ref: InstanceRef) -> bool:
     """
     if TagSelector.parse(target) is not None:
         return False
-    if target.count("/") == 2:
-        return target == ref.qualified
-    return target == ref.identifier
+    return names(target, ref)
 
 
 def underlying(

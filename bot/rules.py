@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.domain import Action, Instance, Outcome, OutcomeKind, Reason
+from bot.domain import Action, Instance, InstanceRef, Outcome, OutcomeKind, Reason
 from bot.errors import InstanceAmbiguous, InstanceNotFound
 
 _STOPPED_STATES = {"stopped"}
@@ -135,10 +135,7 @@ def resolve(target: str, instances: Sequence[Instance]) -> list[Instance]:
             (i for i in instances if selector.matches(i)), key=lambda i: i.ref
         )
 
-    if target.count("/") == 2:
-        found = [i for i in instances if i.ref.qualified == target]
-    else:
-        found = [i for i in instances if i.identifier == target]
+    found = [i for i in instances if names(target, i.ref)]
     if len(found) > 1:
         raise InstanceAmbiguous(target, sorted(i.ref.qualified for i in found))
     if not found:
@@ -148,6 +145,18 @@ def resolve(target: str, instances: Sequence[Instance]) -> list[Instance]:
     return found
 
 
+def names(target: str, ref: InstanceRef) -> bool:
+    """True when `target` is this instance's identifier or `account/region/identifier`.
+
+    RDS keeps identifiers in lower case and matches them without regard to case,
+    so `QA-DB` names `qa-db` here too.
+    """
+    wanted = target.strip().lower()
+    if wanted.count("/") == 2:
+        return wanted == ref.qualified.lower()
+    return wanted == ref.identifier.lower()
+
+
 def suggest(word: str, known: Iterable[str]) -> list[str]:
     """Up to three known names close to `word`, for "did you mean" replies."""
-    return difflib.get_close_matches(word, sorted(set(known)), n=3, cutoff=0.6)
+    return difflib.get_close_matches(word.lower(), sorted(set(known)), n=3, cutoff=0.6)

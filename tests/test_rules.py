@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Action, Instance, InstanceRef, OutcomeKind, Reason
+from bot.domain import Action, Instance, InstanceRef, OutcomeKind, Reason, RoleArn
 from bot.errors import InstanceAmbiguous, InstanceNotFound
 from bot.rules import plan, resolve, why_not_stoppable
 
@@ -148,3 +148,32 @@ def test_tag_selector_matches_every_tagged_instance():
     found = resolve("tag:env=qa", known)
 
     assert [i.identifier for i in found] == ["a", "c"]
+
+
+def test_names_are_matched_without_regard_to_case():
+    """RDS identifiers are lower case; `QA-DB` is what a user types in a hurry."""
+    known = [instance("qa-db"), instance("staging-db")]
+
+    found = resolve("QA-DB", known)
+    qualified = resolve("111122223333/EU-WEST-1/Staging-DB", known)
+
+    assert [i.identifier for i in found] == ["qa-db"]
+    assert [i.identifier for i in qualified] == ["staging-db"]
+
+
+def test_typo_in_capitals_still_gets_a_suggestion():
+    with pytest.raises(InstanceNotFound) as raised:
+        resolve("STAGIN-DB", [instance("staging-db")])
+
+    assert "Did you mean `staging-db`?" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "arn:aws:iam::١١١١٢٢٢٢٣٣٣٣:role/SnoozeDBAccess",
+        "arn:aws:iam::111122223333:role/Snøøze",
+    ],
+)
+def test_role_arn_with_non_ascii_characters_is_malformed(text: str):
+    assert RoleArn.parse(text) is None
