@@ -132,7 +132,9 @@ SCHEDULE_TOO_LONG = "a schedule is at most 500 characters"
 SCHEDULE_EMPTY_RULE = "there is nothing between two `;`"
 SCHEDULE_NO_RULE = "days and times come first, then `tz ZONE`"
 SCHEDULE_DAYS_FIRST = "start with the days, as in `daily 08:00-20:00`"
-SCHEDULE_NOT_A_DAY = "use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or daily"
+SCHEDULE_NOT_A_DAY = (
+    "use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or daily"
+)
 SCHEDULE_SAME_DAYS = "a day range needs two different days, as in `mon-fri`"
 SCHEDULE_ORDINAL_NEEDS_DAY = "name a day after it, as in `first thu` or `last fri`"
 SCHEDULE_BARE_HOUR = "a bare number is ambiguous; write 08:00 or 8am"
@@ -148,7 +150,9 @@ SCHEDULE_EXTRA_WORDS = "these words are not part of a schedule"
 SCHEDULE_OPTIONS_AT_END = "`tz` and `enforce` go once, at the very end"
 SCHEDULE_NEEDS_ZONE = "name a time zone after `tz`, as in `tz Europe/London`"
 SCHEDULE_UNKNOWN_ZONE = "not a time zone I know; use an IANA name such as Europe/London"
-SCHEDULE_NO_ZONE = "no time zone given; add `tz ZONE` at the end, as in `tz Europe/London`"
+SCHEDULE_NO_ZONE = (
+    "no time zone given; add `tz ZONE` at the end, as in `tz Europe/London`"
+)
 SCHEDULE_MIXED = (
     "a schedule cannot mix windows with one-sided start or stop rules; "
     "write windows only, as in `mon-thu 08:00-20:00; fri 08:00-15:00`"
@@ -175,11 +179,15 @@ def time_too_far(limit: str) -> str:
 # --- Help and dispatch -----------------------------------------------------------
 
 USAGE_CONNECT = "/snooze connect [ROLE_ARN]"
-SUMMARY_CONNECT = "connect an AWS account: get the role template, then paste the role ARN"
+SUMMARY_CONNECT = (
+    "connect an AWS account: get the role template, then paste the role ARN"
+)
 USAGE_DISCONNECT = "/snooze disconnect [AWS_ACCOUNT_ID]"
 SUMMARY_DISCONNECT = "forget an AWS account connected in this channel"
 USAGE_STATUS = "/snooze status [DB]"
-SUMMARY_STATUS = "list the channel's databases, their state and whether they can be stopped"
+SUMMARY_STATUS = (
+    "list the channel's databases, their state and whether they can be stopped"
+)
 USAGE_STOP = "/snooze stop DB | ACCOUNT/REGION/DB | tag:KEY=VALUE"
 SUMMARY_STOP = "stop a database now"
 USAGE_START = "/snooze start DB | ACCOUNT/REGION/DB | tag:KEY=VALUE"
@@ -201,6 +209,21 @@ def usage_error(problem: str, usage: str) -> str:
     return f"{problem} Type `{usage}`."
 
 
+NAME_THE_DATABASE = "Name the database."
+NAME_AT_MOST_ONE_DATABASE = "Name at most one database."
+PASTE_ONLY_THE_ROLE_ARN = "Paste only the role ARN."
+NAME_ONE_ACCOUNT = "Name one account."
+TYPE_IT_ALONE = "Type it alone."
+
+
+def not_an_identifier(text: str) -> str:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return (
+        f"`{shown}` cannot be a database name: RDS names start with a letter and hold "
+        "up to 63 letters, digits and hyphens. Type `/snooze status` to see them all."
+    )
+
+
 # --- Connecting an account -------------------------------------------------------
 
 CONNECT_TITLE = "Connect an AWS account to this channel"
@@ -217,7 +240,9 @@ def connect_intro(external_id: str, trusted_account: str) -> str:
 
 
 def connect_quick_create(url: str) -> str:
-    return f"<{url}|Open the CloudFormation quick-create page> (parameters are prefilled)."
+    return (
+        f"<{url}|Open the CloudFormation quick-create page> (parameters are prefilled)."
+    )
 
 
 CONNECT_NO_TEMPLATE_URL = (
@@ -275,7 +300,9 @@ def nothing_found(regions: int) -> str:
 
 # --- Disconnecting ---------------------------------------------------------------
 
-NO_ACCOUNTS = "No AWS account is connected to this channel yet. Type `/snooze connect` to start."
+NO_ACCOUNTS = (
+    "No AWS account is connected to this channel yet. Type `/snooze connect` to start."
+)
 
 
 def disconnect_which(choices: Sequence[str]) -> str:
@@ -361,7 +388,9 @@ def outcome_sentence(outcome: Outcome) -> str:
         case OutcomeKind.ALREADY_STOPPED:
             return f"{where}: already {state or 'stopped'}, nothing to do."
         case OutcomeKind.ALREADY_RUNNING:
-            return f"{where}: already {'starting' if state else 'running'}, nothing to do."
+            return (
+                f"{where}: already {'starting' if state else 'running'}, nothing to do."
+            )
         case OutcomeKind.NEEDS_CONFIRMATION:
             return (
                 f"{where} is tagged `snoozedb:exclude=true`, so SnoozeDB leaves it alone "
@@ -499,7 +528,9 @@ USAGE_SCHEDULE_REMOVE = "/snooze schedule remove DB | tag:KEY=VALUE | NAME"
 USAGE_NEXT = "/snooze next"
 SUMMARY_NEXT = "list the coming scheduled and one-off actions of this channel"
 USAGE_EXPLAIN = "/snooze explain DB"
-SUMMARY_EXPLAIN = "say which schedule applies to a database, where it came from, what is next"
+SUMMARY_EXPLAIN = (
+    "say which schedule applies to a database, where it came from, what is next"
+)
 USAGE_HISTORY = "/snooze history [DB]"
 SUMMARY_HISTORY = "show the recent actions: who or which schedule, what, when, outcome"
 
@@ -725,10 +756,10 @@ def explain_unknown_tag(where: str, name: str, suggestions: Sequence[str]) -> st
     )
 
 
-def explain_direct(where: str, target: str, name: str | None, text: str, user: str) -> str:
-    return (
-        f"{where} follows {_named(name, text)}, given to `{target}` by <@{user}>."
-    )
+def explain_direct(
+    where: str, target: str, name: str | None, text: str, user: str
+) -> str:
+    return f"{where} follows {_named(name, text)}, given to `{target}` by <@{user}>."
 
 
 def explain_selector(where: str, target: str, name: str | None, text: str) -> str:
@@ -806,8 +837,37 @@ def history_line(
     identifier = instance.rsplit("/", 1)[-1]
     region = instance.split("/")[1] if instance.count("/") == 2 else ""
     where = f"`{identifier}` ({region})" if region else f"`{identifier}`"
-    said = outcome.replace("_", " ") + (f" ({detail})" if detail else "")
+    said = outcome.replace("_", " ")
+    why = _history_reason(detail)
+    if why:
+        said += f" ({why})"
     return f"• {when(at)} · {history_actor(actor)} · {action.value} {where} · {said}"
+
+
+def _history_reason(detail: str) -> str:
+    """The audit log's `reason:fact` in words, as the channel was told."""
+    code, _, fact = detail.partition(":")
+    try:
+        reason = Reason(code)
+    except ValueError:
+        return detail
+    match reason:
+        case Reason.AURORA_MEMBER | Reason.READ_REPLICA | Reason.HAS_READ_REPLICAS:
+            return not_stoppable(reason, fact).removeprefix("not stoppable: ")
+        case Reason.EXCLUDED_BY_TAG:
+            return "tagged `snoozedb:exclude=true`"
+        case Reason.BUSY:
+            return f"it was {fact}" if fact else "it was busy"
+        case Reason.NOT_FOUND:
+            return "it no longer existed"
+        case Reason.THROTTLED:
+            return "AWS was throttling"
+        case Reason.NO_CAPACITY:
+            return "AWS had no capacity"
+        case Reason.AWS_UNREACHABLE:
+            return "AWS did not answer"
+        case _:
+            return f"AWS said {fact}" if fact else reason.value.replace("_", " ")
 
 
 # --- Scheduler -------------------------------------------------------------------
@@ -894,7 +954,9 @@ NOTICE_NOT_ALLOWED = "This notice belongs to another channel; nothing was done."
 
 def kept_running_by(user_id: str, identifiers: Sequence[str], until: str) -> str:
     names = ", ".join(f"`{name}`" for name in identifiers)
-    return f"<@{user_id}> kept {names} running until {until}; the schedule resumes then."
+    return (
+        f"<@{user_id}> kept {names} running until {until}; the schedule resumes then."
+    )
 
 
 def stopped_now_by(user_id: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot import rules
 from bot.aws_bridge import AccountSession, AwsBridge, ScanResult
-from bot.domain import Account, Action, Instance, Outcome
+from bot.domain import Account, Action, Instance, Outcome, OutcomeKind
 from bot.errors import AwsUnreachable, RoleNotAssumable, SnoozeError
 from bot.storage import Storage
 
@@ -212,8 +212,12 @@ class Operations:
             survey.close()
 
         if accounts:
+            # Asking for confirmation is not an action taken; the audit log skips it.
+            taken = [
+                o for o in outcomes if o.kind is not OutcomeKind.NEEDS_CONFIRMATION
+            ]
             self.storage.record_outcomes(
-                accounts[0].team_id, accounts[0].channel_id, actor, outcomes
+                accounts[0].team_id, accounts[0].channel_id, actor, taken
             )
         for outcome in outcomes:
             logger.info(

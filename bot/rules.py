@@ -9,6 +9,7 @@ list goes stale, and AWS's own refusal is the better answer.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -143,6 +144,21 @@ def resolve(target: str, instances: Sequence[Instance]) -> list[Instance]:
             target, suggest(target, (i.identifier for i in instances))
         )
     return found
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
+
+
+def could_name_instances(target: str) -> bool:
+    """True when `target` has the shape of a tag selector or an RDS instance name.
+
+    Checked before any AWS call, so a stray word costs the user one sentence, not a
+    role assumption and a scan of every region.
+    """
+    if TagSelector.parse(target) is not None:
+        return True
+    identifier = target.rsplit("/", 1)[-1] if target.count("/") == 2 else target
+    return _IDENTIFIER.match(identifier) is not None
 
 
 def names(target: str, ref: InstanceRef) -> bool:

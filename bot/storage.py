@@ -1396,7 +1396,9 @@ class Storage(ScheduleStorage):
                 AuditRow.team_id == team_id, AuditRow.channel_id == channel_id
             )
             if identifier:
-                query = query.where(col(AuditRow.instance).endswith("/" + identifier))
+                query = query.where(
+                    col(AuditRow.instance).endswith("/" + identifier, autoescape=True)
+                )
             rows = session.exec(
                 query.order_by(col(AuditRow.at).desc()).limit(limit)
             ).all()

@@ -6,7 +6,7 @@ import pytest
 
 from bot.domain import Action, Instance, InstanceRef, OutcomeKind, Reason, RoleArn
 from bot.errors import InstanceAmbiguous, InstanceNotFound
-from bot.rules import plan, resolve, why_not_stoppable
+from bot.rules import could_name_instances, plan, resolve, why_not_stoppable
 
 
 def instance(
@@ -177,3 +177,15 @@ def test_typo_in_capitals_still_gets_a_suggestion():
 )
 def test_role_arn_with_non_ascii_characters_is_malformed(text: str):
     assert RoleArn.parse(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["qa-db", "QA-DB", "111122223333/eu-west-1/qa-db", "tag:a=b"]
+)
+def test_names_and_selectors_have_the_shape_of_targets(text: str):
+    assert could_name_instances(text)
+
+
+@pytest.mark.parametrize("text", ["9db", "x" * 64, "qa_db", "'; drop", "é-db", ""])
+def test_words_that_cannot_be_rds_names_are_caught_before_any_aws_call(text: str):
+    assert not could_name_instances(text)

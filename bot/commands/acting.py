@@ -23,7 +23,7 @@ from bot.commands import Context, Message, Reply, Request
 from bot.domain import Action, Outcome, OutcomeKind
 from bot.errors import SnoozeError
 from bot.operations import ActionReport
-from bot.rules import TagSelector
+from bot.rules import TagSelector, could_name_instances
 from bot.snooze_time import resolve_until
 
 CONFIRM = "confirm_action"
@@ -45,7 +45,7 @@ def handle(
     """
     usage = messages.USAGE_STOP if action is Action.STOP else messages.USAGE_START
     if not words:
-        return Reply(Message(messages.usage_error("Name the database.", usage)))
+        return Reply(Message(messages.usage_error(messages.NAME_THE_DATABASE, usage)))
     if len(words) > 1 and words[1].lower() not in ("for", "until"):
         return Reply(Message(messages.one_off_usage(action)))
     accounts = context.storage.accounts(request.team_id, request.channel_id)
@@ -53,6 +53,8 @@ def handle(
         return Reply(Message(messages.NO_ACCOUNTS))
 
     target = words[0]
+    if not could_name_instances(target):
+        return Reply(Message(messages.not_an_identifier(target)))
     until: datetime | None = None
     if len(words) > 1:
         zone = user_zone(context, request.user_id)

@@ -25,7 +25,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     if len(words) > 1:
         return Reply(
             Message(
-                messages.usage_error("Paste only the role ARN.", messages.USAGE_CONNECT)
+                messages.usage_error(
+                    messages.PASTE_ONLY_THE_ROLE_ARN, messages.USAGE_CONNECT
+                )
             )
         )
     role = RoleArn.parse(words[0]) if words else None

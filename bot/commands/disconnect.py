@@ -17,7 +17,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     if len(words) > 1:
         return Reply(
             Message(
-                messages.usage_error("Name one account.", messages.USAGE_DISCONNECT)
+                messages.usage_error(
+                    messages.NAME_ONE_ACCOUNT, messages.USAGE_DISCONNECT
+                )
             )
         )
     if not accounts:

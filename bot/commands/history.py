@@ -26,7 +26,7 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         The entries, for the asker only.
     """
     if len(words) > 1:
-        problem = "Name at most one database."
+        problem = messages.NAME_AT_MOST_ONE_DATABASE
         return Reply(Message(messages.usage_error(problem, messages.USAGE_HISTORY)))
     identifier = words[0].rsplit("/", 1)[-1] if words else None
     entries = context.storage.history(

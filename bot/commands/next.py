@@ -27,7 +27,7 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """
     if words:
         return Reply(
-            Message(messages.usage_error("Type it alone.", messages.USAGE_NEXT))
+            Message(messages.usage_error(messages.TYPE_IT_ALONE, messages.USAGE_NEXT))
         )
     storage = context.storage
     assignments = storage.assignments(request.team_id, request.channel_id)

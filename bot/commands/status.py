@@ -34,7 +34,7 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         return Reply(
             Message(
                 messages.usage_error(
-                    "Name at most one database.", messages.USAGE_STATUS
+                    messages.NAME_AT_MOST_ONE_DATABASE, messages.USAGE_STATUS
                 )
             )
         )

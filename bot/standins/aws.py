@@ -209,7 +209,9 @@ class AwsStandIn:
             "Rate exceeded" if "Throttl" in code else f"{code} (stand-in)"
         )
         with self._lock:
-            self._faults.append(_Fault(action, code, times, account_id, region, status, text))
+            self._faults.append(
+                _Fault(action, code, times, account_id, region, status, text)
+            )
 
     def set_instance_status(
         self, account_id: str, region: str, identifier: str, status: str
