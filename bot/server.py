@@ -119,6 +119,18 @@ def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[by
 def _serve_gunicorn(settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from bot.scheduler import Engine, engine_for
+
+    running: list[tuple[Runtime, Engine]] = []
+
+    def finish(server: object, worker: object) -> None:
+        # gunicorn calls this in the worker on SIGTERM, after in-flight requests are
+        # answered: the scheduler finishes the accounts it is handling and the
+        # replies still being worked on are posted before the process exits.
+        for runtime, engine in running:
+            engine.shutdown()
+            runtime.close()
+
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"0.0.0.0:{settings.port}")
@@ -127,14 +139,15 @@ def _serve_gunicorn(settings: Settings) -> int:
             self.cfg.set("threads", 16)
             self.cfg.set("graceful_timeout", 60)
             self.cfg.set("accesslog", None)
+            self.cfg.set("worker_exit", finish)
 
         def load(self) -> Any:
             # Built inside the worker, after the fork, so its threads belong to it.
             runtime = build_runtime(settings)
             # One scheduler per process; claims make several replicas safe.
-            from bot.scheduler import engine_for
-
-            engine_for(settings, runtime.storage, runtime.context.operations).start()
+            engine = engine_for(settings, runtime.storage, runtime.context.operations)
+            engine.start()
+            running.append((runtime, engine))
             return wsgi_app(runtime.app)
 
     logger.info("serving on port %s", settings.port)

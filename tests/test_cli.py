@@ -6,8 +6,12 @@ so what it prints is what a newcomer sees on a fresh machine.
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -150,3 +154,53 @@ def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):
     assert result.returncode == 2
     assert "AWS credentials" in result.stderr
     assert_one_sentence(result.stderr)
+
+
+def test_serve_answers_health_checks_and_exits_cleanly_on_sigterm(tmp_path: Path):
+    """What an orchestrator does: start, probe /healthz, stop with SIGTERM."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        "SLACK_SIGNING_SECRET": "secret",
+        "SNOOZEDB_AWS_ACCOUNT_ID": "123456789012",
+        "SNOOZEDB_REGIONS": "us-east-1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "PORT": str(port),
+        "PATH": str(SNOOZEDB.parent),
+        "HOME": str(tmp_path),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        [str(SNOOZEDB), "serve"],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        answered = wait_for_health(f"http://127.0.0.1:{port}/healthz", server)
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    _, errors = server.communicate()
+
+    assert answered == "ok"
+    assert code == 0
+    assert "Traceback" not in errors
+
+
+def wait_for_health(url: str, server: subprocess.Popen[str]) -> str:
+    """Ask `url` until the server answers (it needs a few seconds to start)."""
+    pause = threading.Event()
+    for _ in range(300):
+        if server.poll() is not None:
+            return f"exited with {server.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310
+                return str(answer.read().decode().strip())
+        except OSError:
+            pause.wait(0.1)
+    return "no answer"
