@@ -543,7 +543,7 @@ SCHEDULE_LIST_EMPTY = (
     "`/snooze schedule define office-hours mon-fri 08:00-20:00` or "
     "`/snooze schedule DB mon-fri 08:00-20:00`."
 )
-SCHEDULE_LIST_NAMED = "*Saved schedules*"
+SCHEDULE_LIST_NAMED = "*Saved schedules of this channel*"
 SCHEDULE_LIST_ASSIGNED = "*Scheduled in this channel*"
 
 

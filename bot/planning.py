@@ -1,6 +1,6 @@
 """Which schedule applies to an instance, why, and what it should be doing now.
 
-Pure decisions, no I/O: the callers bring the channel's assignments, the team's named
+Pure decisions, no I/O: the callers bring the channel's assignments and named
 schedules, pending one-offs and keep-running overrides, and the current instant.
 
 Precedence, strongest first:
@@ -14,7 +14,8 @@ Precedence, strongest first:
 4. a tag-selector assignment (`tag:KEY=VALUE`) matching the instance's tags; when
    several match, the most recently created wins (the newest assignment is the one the
    team last meant, and the rule is simple to state in `/snooze explain`);
-5. the instance tag `snoozedb:schedule=<name>`, naming a saved schedule of the team.
+5. the instance tag `snoozedb:schedule=<name>`, naming a saved schedule of the channel
+   the instance's account is connected to.
 
 A one-off or an override sets the state only until it ends; the schedule underneath
 (found by rules 3 to 5) resumes after, so its transitions are listed from then on.
@@ -168,7 +169,7 @@ def underlying(
     Args:
         instance: The instance, with its tags.
         assignments: The assignments of the instance's channel.
-        named: The team's saved schedules by name.
+        named: The saved schedules of the instance's channel, by name.
 
     Returns:
         The direct, tag-selector or instance-tag schedule, or None when none applies
@@ -219,7 +220,7 @@ def applicable(
     Args:
         instance: The instance, with its tags.
         assignments: The assignments of the instance's channel.
-        named: The team's saved schedules by name.
+        named: The saved schedules of the instance's channel, by name.
         one_offs: Pending one-offs (others are ignored: those due at or before `now`).
         overrides: Keep-running overrides (expired ones are ignored).
         now: The current instant, aware.

@@ -215,7 +215,7 @@ class _World:
     now: datetime
     owner: str
     assignments: dict[tuple[str, str], list[Assignment]]
-    named: dict[str, dict[str, SavedSchedule]]
+    named: dict[tuple[str, str], dict[str, SavedSchedule]]
     one_offs: dict[str, list[OneOff]]
     due_one_offs: dict[str, list[OneOff]]
     overrides: dict[str, list[Override]]
@@ -339,10 +339,10 @@ def _read_world(storage: Storage, since: datetime, now: datetime, owner: str) ->
     assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
     for assignment in storage.all_assignments():
         assignments[(assignment.team_id, assignment.channel_id)].append(assignment)
-    teams = {a.team_id for a in storage.all_active_accounts()}
+    channels = {(a.team_id, a.channel_id) for a in storage.all_active_accounts()}
     named = {
-        team: {s.name: s for s in storage.named_schedules(team) if s.name}
-        for team in teams
+        channel: {s.name: s for s in storage.named_schedules(*channel) if s.name}
+        for channel in channels
     }
     one_offs: dict[str, list[OneOff]] = defaultdict(list)
     for one_off in storage.all_one_offs():
@@ -383,7 +383,7 @@ def _account_of(qualified: str) -> str:
 def _schedules_of(world: _World, account: Account) -> list[SavedSchedule]:
     mine = world.assignments.get((account.team_id, account.channel_id), [])
     return [a.schedule for a in mine] + list(
-        world.named.get(account.team_id, {}).values()
+        world.named.get((account.team_id, account.channel_id), {}).values()
     )
 
 
@@ -621,7 +621,7 @@ def _applicable(
     return planning.applicable(
         instance,
         world.assignments.get((account.team_id, account.channel_id), []),
-        world.named.get(account.team_id, {}),
+        world.named.get((account.team_id, account.channel_id), {}),
         world.one_offs.get(account.team_id, []),
         world.overrides.get(account.team_id, []),
         world.now,

@@ -76,6 +76,21 @@ def connect(world: OfflineWorld) -> None:
     assert "connected AWS account 111122223333" in shown(later)
 
 
+def connect_second_role(world: OfflineWorld, channel_id: str) -> None:
+    """Connect the sample account to another channel of T1, through a second stack."""
+    say(world, "connect", channel_id=channel_id)
+    pending = storage(world).pending("T1", channel_id)
+    assert pending is not None
+    role_arn = world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT,
+        pending.external_id,
+        world.own_account_id,
+        stack_name=f"{ROLE_NAME}Second",
+    )
+    _, later = say(world, f"connect {role_arn}", channel_id=channel_id)
+    assert "connected AWS account 111122223333" in shown(later)
+
+
 def add_database(world: OfflineWorld, name: str) -> None:
     rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
     rds.create_db_instance(
@@ -265,7 +280,7 @@ def test_define_list_and_remove_named_schedules(world: OfflineWorld):
     assert "took the schedule off databases tagged `team=qa`" in unassigned
     assert "removed the saved schedule `office-hours`" in removed
     assert empty.startswith("No saved schedules")
-    assert storage(world).named_schedules("T1") == []
+    assert storage(world).named_schedules("T1", "C1") == []
 
 
 def test_schedule_names_that_read_as_schedules_or_break_the_rules_are_refused(
@@ -281,7 +296,7 @@ def test_schedule_names_that_read_as_schedules_or_break_the_rules_are_refused(
         in day
     )
     assert "use lowercase letters, digits and dashes" in shape
-    assert storage(world).named_schedules("T1") == []
+    assert storage(world).named_schedules("T1", "C1") == []
 
 
 def test_removing_something_unknown_suggests_close_names(world: OfflineWorld):
@@ -292,6 +307,73 @@ def test_removing_something_unknown_suggests_close_names(world: OfflineWorld):
 
     assert "Nothing called `office-hour` has a schedule here" in reply
     assert "Did you mean `office-hours`?" in reply
+
+
+OUTSIDERS = [
+    pytest.param({"channel_id": "C2"}, id="other-channel"),
+    pytest.param({"team_id": "T2"}, id="other-workspace"),
+]
+
+
+@pytest.mark.parametrize("where", OUTSIDERS)
+def test_named_schedules_of_a_channel_are_invisible_and_unchangeable_elsewhere(
+    world: OfflineWorld, where: dict[str, str]
+):
+    """Another channel (or workspace) without an account learns and changes nothing."""
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule qa-db office-hours")
+    outsider = {"user_id": "U9", **where}
+
+    listing, _ = say(world, "schedule list", **outsider)
+    removal, _ = say(world, "schedule remove office-hours", **outsider)
+    redefined, _ = say(
+        world, "schedule define office-hours daily 00:00-00:01 tz UTC", **outsider
+    )
+    assigned, later = say(world, "schedule qa-db office-hours", **outsider)
+    at_home, _ = say(world, "schedule list")
+
+    assert listing.startswith("No saved schedules")
+    assert "tz UTC" not in listing
+    assert "Nothing called `office-hours` has a schedule here" in removal
+    assert "qa-db" not in removal
+    assert redefined.startswith("No AWS account is connected to this channel")
+    assert assigned.startswith("No AWS account is connected to this channel")
+    assert later == []
+    assert "`office-hours`: `mon-fri 08:00-20:00 tz UTC`" in at_home
+    assert "`qa-db`: `office-hours`" in at_home
+    saved = storage(world).named_schedule("T1", "C1", "office-hours")
+    assert saved is not None
+    assert saved.text == "mon-fri 08:00-20:00 tz UTC"
+
+
+def test_a_connected_channel_saves_its_own_schedule_under_a_name_used_elsewhere(
+    world: OfflineWorld,
+):
+    """Two channels may both say `office-hours`; each reads and changes its own."""
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule qa-db office-hours")
+    connect_second_role(world, "C2")
+
+    assigned, later = say(world, "schedule qa-db office-hours", channel_id="C2")
+    defined, _ = say(
+        world, "schedule define office-hours daily 00:00-00:01 tz UTC", channel_id="C2"
+    )
+    theirs, _ = say(world, "schedule list", channel_id="C2")
+    removed, _ = say(world, "schedule remove office-hours", channel_id="C2")
+    mine, _ = say(world, "schedule list")
+
+    assert "Looking for `qa-db`" not in assigned
+    assert "unknown schedule office-hours" in assigned
+    assert later == []
+    assert "saved the schedule `office-hours`: `daily 00:00-00:01 tz UTC`" in defined
+    assert "`office-hours`: `daily 00:00-00:01 tz UTC`" in theirs
+    assert "mon-fri" not in theirs
+    assert "qa-db" not in theirs
+    assert "removed the saved schedule `office-hours`" in removed
+    assert "`office-hours`: `mon-fri 08:00-20:00 tz UTC`" in mine
+    assert "`qa-db`: `office-hours`" in mine
 
 
 # --- One-off snoozes -------------------------------------------------------------

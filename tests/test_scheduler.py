@@ -294,6 +294,44 @@ def test_due_one_off_is_carried_out_and_overrides_the_schedule_until_then(
     assert storage_of(world).one_offs("T1") == []
 
 
+def tag_schedule(world: OfflineWorld, identifier: str, name: str) -> None:
+    """Give an instance the tag `snoozedb:schedule=<name>` in the customer's account."""
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+    found = rds.describe_db_instances(DBInstanceIdentifier=identifier)
+    rds.add_tags_to_resource(
+        ResourceName=found["DBInstances"][0]["DBInstanceArn"],
+        Tags=[{"Key": "snoozedb:schedule", "Value": name}],
+    )
+
+
+def test_instance_tag_follows_the_name_saved_in_the_accounts_channel(
+    world: OfflineWorld,
+):
+    """C2 saving `office-hours` too changes nothing for the database connected in C1."""
+    tag_schedule(world, "qa-db", "office-hours")
+    storage_of(world).define_schedule("T1", "C1", "office-hours", OFFICE_UTC, "U1")
+    always = "daily 00:00-23:59 tz UTC"
+    storage_of(world).define_schedule("T1", "C2", "office-hours", always, "U9")
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert stops(world) == 1
+    assert "qa-db" in channel(world)[-1]
+    assert channel(world, "C2") == []
+
+
+def test_instance_tag_never_reads_a_name_saved_in_another_channel(
+    world: OfflineWorld,
+):
+    tag_schedule(world, "qa-db", "office-hours")
+    storage_of(world).define_schedule("T1", "C2", "office-hours", OFFICE_UTC, "U9")
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert stops(world) == 0
+    assert channel(world) == []
+
+
 def test_seven_day_restart_by_rds_is_stopped_again_with_the_reason(world: OfflineWorld):
     assign(world, "qa-db", OFFICE_UTC)
     stopped_at = MONDAY_2000

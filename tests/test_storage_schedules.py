@@ -27,32 +27,48 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 
 
 def test_defining_a_schedule_twice_replaces_its_text(storage: Storage):
-    first = storage.define_schedule("T1", "office-hours", OFFICE, "U1")
+    first = storage.define_schedule("T1", "C1", "office-hours", OFFICE, "U1")
     again = storage.define_schedule(
-        "T1", "office-hours", "daily 07:00-19:00 tz UTC", "U2"
+        "T1", "C1", "office-hours", "daily 07:00-19:00 tz UTC", "U2"
     )
 
     assert again.id == first.id
-    assert storage.named_schedule("T1", "office-hours") == again
+    assert storage.named_schedule("T1", "C1", "office-hours") == again
     assert again.text == "daily 07:00-19:00 tz UTC"
-    assert storage.named_schedule("T2", "office-hours") is None
+    assert storage.named_schedule("T2", "C1", "office-hours") is None
 
 
 def test_named_schedules_lists_names_only_not_inline_texts(storage: Storage):
-    storage.define_schedule("T1", "nights", "daily stop 20:00 tz UTC", "U1")
-    storage.define_schedule("T1", "office-hours", OFFICE, "U1")
+    storage.define_schedule("T1", "C1", "nights", "daily stop 20:00 tz UTC", "U1")
+    storage.define_schedule("T1", "C1", "office-hours", OFFICE, "U1")
     storage.assign_schedule("T1", "C1", "qa-db", "daily 09:00-17:00 tz UTC", "U1")
 
-    names = [s.name for s in storage.named_schedules("T1")]
+    names = [s.name for s in storage.named_schedules("T1", "C1")]
 
     assert names == ["nights", "office-hours"]
 
 
+def test_a_schedule_name_belongs_to_its_channel(storage: Storage):
+    """The same name in two channels is two schedules; neither sees the other."""
+    mine = storage.define_schedule("T1", "C1", "office-hours", OFFICE, "U1")
+    storage.assign_schedule("T1", "C1", "qa-db", mine, "U1")
+
+    theirs = storage.define_schedule("T1", "C2", "office-hours", "daily tz UTC", "U9")
+    refused_elsewhere = storage.remove_named_schedule("T1", "C2", "office-hours")
+
+    assert theirs.id != mine.id
+    assert storage.named_schedule("T1", "C1", "office-hours") == mine
+    assert storage.named_schedules("T1", "C2") == []
+    assert refused_elsewhere == []
+    assert storage.named_schedules("T1", "C3") == []
+    assert storage.named_schedules("T2", "C1") == []
+
+
 def test_assigning_upserts_by_channel_and_target(storage: Storage):
-    office = storage.define_schedule("T1", "office-hours", OFFICE, "U1")
+    office = storage.define_schedule("T1", "C1", "office-hours", OFFICE, "U1")
     storage.assign_schedule("T1", "C1", "qa-db", office, "U1")
     storage.assign_schedule("T1", "C1", "qa-db", "daily 09:00-17:00 tz UTC", "U2")
-    storage.assign_schedule("T1", "C2", "tag:env=dev", office, "U1")
+    storage.assign_schedule("T1", "C2", "tag:env=dev", "weekends tz UTC", "U1")
 
     in_c1 = storage.assignments("T1", "C1")
 
@@ -65,18 +81,18 @@ def test_assigning_upserts_by_channel_and_target(storage: Storage):
 
 
 def test_a_named_schedule_in_use_is_not_removed(storage: Storage):
-    office = storage.define_schedule("T1", "office-hours", OFFICE, "U1")
+    office = storage.define_schedule("T1", "C1", "office-hours", OFFICE, "U1")
     storage.assign_schedule("T1", "C1", "qa-db", office, "U1")
     storage.assign_schedule("T1", "C1", "tag:env=dev", office, "U1")
 
-    refused = storage.remove_named_schedule("T1", "office-hours")
+    refused = storage.remove_named_schedule("T1", "C1", "office-hours")
     storage.unassign("T1", "C1", "qa-db")
     storage.unassign("T1", "C1", "tag:env=dev")
-    removed = storage.remove_named_schedule("T1", "office-hours")
+    removed = storage.remove_named_schedule("T1", "C1", "office-hours")
 
     assert refused == ["qa-db", "tag:env=dev"]
     assert removed == []
-    assert storage.named_schedule("T1", "office-hours") is None
+    assert storage.named_schedule("T1", "C1", "office-hours") is None
 
 
 def test_unassign_says_whether_there_was_anything_to_remove(storage: Storage):

@@ -62,7 +62,8 @@ def explain(context: Context, request: Request, target: str) -> Sequence[Message
         return said or [Message(str(error))]
 
     now = context.clock()
-    named = {s.name: s for s in storage.named_schedules(request.team_id) if s.name}
+    saved = storage.named_schedules(request.team_id, request.channel_id)
+    named = {s.name: s for s in saved if s.name}
     plan = planning.applicable(
         instance,
         storage.assignments(request.team_id, request.channel_id),

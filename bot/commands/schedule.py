@@ -7,6 +7,11 @@ Forms::
     /snooze schedule list
     /snooze schedule remove <target | name>
 
+Saved names belong to the channel they were defined in: another channel of the
+workspace neither sees nor changes them, and an instance tag `snoozedb:schedule=NAME`
+reads the names of the channel its account is connected to. Defining one needs a
+connected account, like assigning one.
+
 A schedule typed without `tz ZONE` takes the zone of the user who typed it (Slack's
 users.info), and is saved with that zone spelled out, so it means the same whoever reads
 it later. A single word that reads like a name but names no saved schedule is refused
@@ -134,18 +139,17 @@ def _schedule(
     """
     word = text.strip().lower()
     if NAME.fullmatch(word):
-        saved = context.storage.named_schedule(request.team_id, word)
+        saved = context.storage.named_schedule(
+            request.team_id, request.channel_id, word
+        )
         if saved is not None:
             return saved
     try:
         return _parse(context, request, text)
     except ScheduleNotUnderstood:
         if NAME.fullmatch(word):
-            known = [
-                s.name
-                for s in context.storage.named_schedules(request.team_id)
-                if s.name
-            ]
+            named = context.storage.named_schedules(request.team_id, request.channel_id)
+            known = [s.name for s in named if s.name]
             raise _UnknownSchedule(word, rules.suggest(word, known)) from None
         raise
 
@@ -237,13 +241,15 @@ def _define(context: Context, request: Request, words: list[str]) -> Reply:
     problem = name_problem(name)
     if problem is not None:
         return Reply(Message(problem))
+    if not context.storage.accounts(request.team_id, request.channel_id):
+        return Reply(Message(messages.NO_ACCOUNTS))
     try:
         parsed = _parse(context, request, text)
     except SnoozeError as error:
         return Reply(Message(str(error)))
 
     saved = context.storage.define_schedule(
-        request.team_id, name, parsed.text, request.user_id
+        request.team_id, request.channel_id, name, parsed.text, request.user_id
     )
     lines = [
         messages.schedule_defined(request.user_id, name, saved.text),
@@ -287,15 +293,17 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
                 messages.schedule_unassigned(request.user_id, word), in_channel=True
             )
         )
-    if context.storage.named_schedule(team_id, word.lower()) is not None:
-        users = context.storage.remove_named_schedule(team_id, word.lower())
+    name = word.lower()
+    if context.storage.named_schedule(team_id, channel_id, name) is not None:
+        users = context.storage.remove_named_schedule(team_id, channel_id, name)
         if users:
-            return Reply(Message(messages.schedule_in_use(word.lower(), users)))
-        sentence = messages.schedule_removed(request.user_id, word.lower())
+            return Reply(Message(messages.schedule_in_use(name, users)))
+        sentence = messages.schedule_removed(request.user_id, name)
         return Reply(Message(sentence, in_channel=True))
 
     known = [a.target for a in context.storage.assignments(team_id, channel_id)]
-    known += [s.name for s in context.storage.named_schedules(team_id) if s.name]
+    named = context.storage.named_schedules(team_id, channel_id)
+    known += [s.name for s in named if s.name]
     return Reply(
         Message(messages.schedule_nothing_to_remove(word, rules.suggest(word, known)))
     )
@@ -305,7 +313,7 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
 
 
 def _listing(context: Context, request: Request) -> str:
-    named = context.storage.named_schedules(request.team_id)
+    named = context.storage.named_schedules(request.team_id, request.channel_id)
     assigned = context.storage.assignments(request.team_id, request.channel_id)
     if not named and not assigned:
         return messages.SCHEDULE_LIST_EMPTY
