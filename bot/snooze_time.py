@@ -10,9 +10,12 @@ Two forms follow the database name:
   dateparser reads the calendar part on the user's wall clock, then the zone is attached
   (a time skipped by a clock change takes effect just after the gap; a time that occurs
   twice, at its first occurrence). A clock time is required: `until friday` is refused,
-  because dateparser would read it as Friday 00:00, which is rarely what anyone means.
-  Bare numbers (`until 9`) and day/month dates (`until 12/05 10:00`) are refused as
-  ambiguous.
+  because dateparser would read it as Friday 00:00, which is rarely what anyone means;
+  a day already past (`until yesterday`) or too far (`until 2099-01-01`) is refused for
+  that reason first, since a clock time would not help. Today's weekday with a time
+  still ahead (`until monday 08:00` typed on Monday at 07:00) means today, not a week
+  later; `next monday` keeps its week. Bare numbers (`until 9`) and day/month dates
+  (`until 12/05 10:00`) are refused as ambiguous.
 
 Results must lie in the future and within a limit (30 days unless told otherwise). Every
 refusal is a `TimeNotUnderstood`. Nothing here reads the clock: `now` is a parameter.
@@ -43,6 +46,22 @@ _DURATION = re.compile(r"(?:[0-9]{1,6}\s*[a-z]+(?:\s*,?\s*(?:and\s+)?)?)+", re.A
 _DURATION_PART = re.compile(r"([0-9]{1,6})\s*([a-z]+)", re.ASCII)
 _BARE_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?", re.ASCII)
 _SLASH_DATE = re.compile(r"\b[0-9]{1,2}/[0-9]{1,2}\b", re.ASCII)
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        )
+    )
+    for name in names
+}
+_WORD = re.compile(r"[a-z]+", re.ASCII)
 _CLOCK_TIME = re.compile(
     r"\b(?:[0-9]{1,2}:[0-9]{2}|[0-9]{1,2}(?::[0-9]{2})?\s*(?:am|pm)|noon|midnight)\b",
     re.ASCII,
@@ -77,7 +96,7 @@ def resolve_until(
     if verb == "for":
         moment = now.astimezone(UTC) + _duration(text, rest, limit)
     elif verb == "until":
-        moment = _calendar(text, rest, now, zone)
+        moment = _calendar(text, rest, now, zone, limit)
     else:
         _refuse(text, messages.TIME_NO_VERB)
 
@@ -117,14 +136,14 @@ def _duration(text: str, words: str, limit: timedelta) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _calendar(text: str, words: str, now: datetime, zone: ZoneInfo) -> datetime:
+def _calendar(
+    text: str, words: str, now: datetime, zone: ZoneInfo, limit: timedelta
+) -> datetime:
     """Read a date and time with dateparser on the user's wall clock; return it in UTC."""
     if _BARE_NUMBER.fullmatch(words):
         _refuse(text, messages.TIME_BARE_NUMBER)
     if _SLASH_DATE.search(words):
         _refuse(text, messages.TIME_SLASH_DATE)
-    if not _CLOCK_TIME.search(words):
-        _refuse(text, messages.TIME_NO_CLOCK)
 
     # A naive base on the user's wall clock and no timezone settings: the combination
     # that reads bare times and keeps "tomorrow 9am" at 09:00 across a clock change.
@@ -135,12 +154,46 @@ def _calendar(text: str, words: str, now: datetime, zone: ZoneInfo) -> datetime:
         Exception
     ):  # dateparser raises assorted errors on odd text; all mean "unread"
         found = None
+    if not _CLOCK_TIME.search(words):
+        _refuse_day_only(text, found, now, zone, limit)
     if found is None:
         _refuse(text, messages.TIME_UNREADABLE)
 
+    moment = _instant(found, zone)
+    if _names_today(words, base) and found.date() - base.date() == timedelta(days=7):
+        # dateparser prefers a future date, so today's weekday becomes next week's
+        # even when the time is still ahead today.
+        today = _instant(found - timedelta(days=7), zone)
+        if today > now:
+            return today
+    return moment
+
+
+def _refuse_day_only(
+    text: str, found: datetime | None, now: datetime, zone: ZoneInfo, limit: timedelta
+) -> NoReturn:
+    """Refuse a day without a clock time, naming a past or too far day first."""
+    if found is not None:
+        day = found.astimezone(zone) if found.tzinfo is not None else found
+        today = now.astimezone(zone)
+        if day.date() < today.date():
+            _refuse(text, messages.time_not_future(f"{day:%a %d %b %Y}"))
+        start = resolve_local(datetime.combine(day.date(), datetime.min.time()), zone)
+        if start - now > limit:
+            _refuse(text, messages.time_too_far(_span(limit)))
+    _refuse(text, messages.TIME_NO_CLOCK)
+
+
+def _instant(found: datetime, zone: ZoneInfo) -> datetime:
     if found.tzinfo is not None:  # the text named a zone, as in "18:00 UTC"
         return found.astimezone(UTC)
     return resolve_local(found, zone)
+
+
+def _names_today(words: str, base: datetime) -> bool:
+    """True when the text names today's weekday, and not as `next monday`."""
+    named = [_WEEKDAYS[word] for word in _WORD.findall(words) if word in _WEEKDAYS]
+    return named == [base.weekday()] and "next" not in _WORD.findall(words)
 
 
 def _settings(base: datetime) -> dict[str, Any]:

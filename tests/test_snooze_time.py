@@ -125,6 +125,36 @@ def test_until_a_time_already_past_today_means_tomorrow() -> None:
     assert until.isoformat() == "2025-06-03T18:00:00+01:00"
 
 
+# Monday 2025-03-31, 07:00 in London (BST).
+MONDAY_SEVEN = datetime(2025, 3, 31, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("until monday 08:00", "2025-03-31T08:00:00+01:00"),
+        ("until mon 8am", "2025-03-31T08:00:00+01:00"),
+        ("until Monday 07:30", "2025-03-31T07:30:00+01:00"),
+        ("until monday 06:00", "2025-04-07T06:00:00+01:00"),
+        ("until next monday 08:00", "2025-04-07T08:00:00+01:00"),
+        ("until tuesday 08:00", "2025-04-01T08:00:00+01:00"),
+    ],
+)
+def test_todays_weekday_with_a_time_still_ahead_means_today(
+    text: str, local: str
+) -> None:
+    """On Monday at 07:00, `monday 08:00` is in an hour; `06:00` has passed today."""
+    until = resolve_until(text, MONDAY_SEVEN, LONDON)
+
+    assert until.isoformat() == local
+
+
+def test_todays_weekday_in_a_named_zone_still_ahead_means_today() -> None:
+    until = resolve_until("until monday 08:00 UTC", MONDAY_SEVEN, LONDON)
+
+    assert in_utc(until) == "2025-03-31T08:00:00+00:00"
+
+
 def test_a_named_zone_in_the_text_is_respected() -> None:
     until = resolve_until("until 18:00 UTC", SATURDAY_NOON, NEW_YORK)
 
@@ -164,6 +194,12 @@ def test_a_longer_limit_allows_a_longer_stop() -> None:
             "Sat 29 Mar 11:00 Europe/London, which is not in the future",
         ),
         ("until next year 9am", "more than 30 days away"),
+        ("until yesterday", "Fri 28 Mar 2025, which is not in the future"),
+        ("until last monday", "Mon 24 Mar 2025, which is not in the future"),
+        ("until 2025-01-01", "Wed 01 Jan 2025, which is not in the future"),
+        ("until 2099-01-01", "more than 30 days away"),
+        ("until next year", "more than 30 days away"),
+        ("until today", "say what time"),
         ("until blah 9am", "I do not recognise that date and time"),
         ("until " + "x" * 200, "too long"),
     ],
