@@ -18,7 +18,7 @@ from slack_bolt import Ack, App
 
 from bot import blocks, messages
 from bot.blocks import Block
-from bot.commands import Context, Message, Reply
+from bot.commands import Context, Message, Reply, Request
 
 logger = logging.getLogger(__name__)
 
@@ -110,37 +110,38 @@ def _read(value: str) -> dict[str, Any] | None:
 def register(app: App, context: Context, responder: Any) -> None:
     """Add the notice buttons' listeners to the bolt app.
 
+    Every listener does its database writes, acknowledges, and only then hands the
+    message to the responder: posting to the response_url can wait out 429 answers,
+    and Slack shows the clicker an error when the acknowledgement takes 3 seconds.
+
     Args:
         app: the bolt app built by `bot.slack_app.build_app`.
         context: storage, operations and the clock.
         responder: the `bot.slack_app.Responder` that runs slow work and posts it.
     """
     from bot.scheduler import stop_now
-    from bot.slack_app import post
 
     storage = context.storage
 
-    def clicked(body: dict[str, Any]) -> tuple[dict[str, Any], str, str, str] | None:
-        team_id = str(body.get("team", {}).get("id", ""))
-        channel_id = str(body.get("channel", {}).get("id", ""))
-        user_id = str(body.get("user", {}).get("id", ""))
+    def clicked(body: dict[str, Any]) -> tuple[Request, dict[str, Any] | None, str]:
+        """Who clicked where, the button's value when it may act, what to refuse."""
+        request = Request(
+            team_id=str(body.get("team", {}).get("id", "")),
+            channel_id=str(body.get("channel", {}).get("id", "")),
+            user_id=str(body.get("user", {}).get("id", "")),
+            trigger_id=str(body.get("trigger_id", "")),
+        )
         action = (body.get("actions") or [{}])[0]
         data = _read(str(action.get("value", "")))
-        response_url = str(body.get("response_url", ""))
-        if data is None or data.get("c") != channel_id:
-            post(response_url, Message(messages.NOTICE_NOT_ALLOWED))
-            return None
-        trigger = str(body.get("trigger_id", ""))
-        if trigger and not storage.claim_request(f"{team_id}:{trigger}"):
-            logger.info("replayed notice click ignored team=%s", team_id)
-            return None
-        return data, team_id, channel_id, user_id
+        if data is None or data.get("c") != request.channel_id:
+            return request, None, messages.NOTICE_NOT_ALLOWED
+        key = f"{request.team_id}:{request.trigger_id}"
+        if request.trigger_id and not storage.claim_request(key):
+            logger.info("replayed notice click ignored team=%s", request.team_id)
+            return request, None, ""
+        return request, data, ""
 
-    def keep(body: dict[str, Any], until_window: bool) -> None:
-        found = clicked(body)
-        if found is None:
-            return
-        data, team_id, channel_id, user_id = found
+    def keep(request: Request, data: dict[str, Any], until_window: bool) -> Message:
         now = context.clock()
         stop_at = datetime.fromisoformat(str(data["s"]))
         until = max(now, stop_at) + KEEP_FOR
@@ -148,53 +149,81 @@ def register(app: App, context: Context, responder: Any) -> None:
             until = datetime.fromisoformat(str(data["r"]))
         qualified = [str(name) for name in data["i"]]
         for name in qualified:
-            storage.add_override(team_id, channel_id, name, until, user_id)
+            storage.add_override(
+                request.team_id, request.channel_id, name, until, request.user_id
+            )
         logger.info(
             "keep running team=%s channel=%s user=%s until=%s count=%s",
-            team_id,
-            channel_id,
-            user_id,
+            request.team_id,
+            request.channel_id,
+            request.user_id,
             until.isoformat(),
             len(qualified),
         )
         identifiers = [name.rsplit("/", 1)[-1] for name in qualified]
-        text = messages.kept_running_by(user_id, identifiers, _clock(until))
-        post(str(body.get("response_url", "")), Message(text, in_channel=True))
+        text = messages.kept_running_by(request.user_id, identifiers, _clock(until))
+        return Message(text, in_channel=True)
+
+    def reply_with(said: Sequence[Message]) -> Reply:
+        return Reply(Message(""), lambda: said) if said else Reply(Message(""))
+
+    def on_keep(ack: Ack, body: dict[str, Any], until_window: bool) -> None:
+        responder.begin()
+        request: Request | None = None
+        said: list[Message] = []
+        try:
+            request, data, refusal = clicked(body)
+            if data is not None:
+                # Database writes only, so the click is recorded before Slack hears
+                # back; the channel message is posted after the acknowledgement.
+                said.append(keep(request, data, until_window))
+            elif refusal:
+                said.append(Message(refusal))
+        except Exception:
+            logger.exception("notice click failed")
+            said = [Message(messages.INTERNAL_ERROR)]
+        ack()
+        responder.later(reply_with(said), str(body.get("response_url", "")), request)
 
     @app.action(KEEP_HOUR)
     def on_keep_hour(ack: Ack, body: dict[str, Any]) -> None:
-        # Database writes only, so the click is recorded before Slack hears back.
-        keep(body, until_window=False)
-        ack()
+        on_keep(ack, body, until_window=False)
 
     @app.action(KEEP_WINDOW)
     def on_keep_window(ack: Ack, body: dict[str, Any]) -> None:
-        # Database writes only, so the click is recorded before Slack hears back.
-        keep(body, until_window=True)
-        ack()
+        on_keep(ack, body, until_window=True)
 
     @app.action(STOP_NOW)
     def on_stop_now(ack: Ack, body: dict[str, Any]) -> None:
         responder.begin()
         ack()
-        found = clicked(body)
         response_url = str(body.get("response_url", ""))
-        if found is None:
-            responder.later(Reply(Message("")), response_url)
+        try:
+            request, data, refusal = clicked(body)
+        except Exception:
+            logger.exception("notice click failed")
+            said = [Message(messages.INTERNAL_ERROR)]
+            responder.later(reply_with(said), response_url, None)
             return
-        data, team_id, channel_id, user_id = found
+        if data is None:
+            said = [Message(refusal)] if refusal else []
+            responder.later(reply_with(said), response_url, request)
+            return
+        names = [str(name) for name in data["i"]]
 
         def work() -> Sequence[Message]:
             outcomes = stop_now(
                 storage,
                 context.operations,
-                team_id,
-                channel_id,
-                [str(name) for name in data["i"]],
+                request.team_id,
+                request.channel_id,
+                names,
                 context.clock(),
             )
-            lines = [messages.stopped_now_by(user_id)]
+            lines = [messages.stopped_now_by(request.user_id)]
             lines += [f"• {messages.outcome_sentence(o)}" for o in outcomes]
             return [Message("\n".join(lines), blocks.sections(lines), in_channel=True)]
 
-        responder.later(Reply(Message(""), work), response_url)
+        # With the Request, a channel message the response_url refuses is kept and
+        # sent again by the scheduler's poster (and shown in `/snooze history`).
+        responder.later(Reply(Message(""), work), response_url, request)

@@ -7,7 +7,8 @@ and what AWS saw (calls per account).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from bot import notices
+from bot import notices, slack_app
 from bot.demo import BOT_TOKEN, CUSTOMER_ACCOUNT, OfflineWorld
 from bot.domain import Action
 from bot.scheduler import Engine, Poster, RunReport, run_due
@@ -415,7 +416,12 @@ def notice_at(world: OfflineWorld) -> dict[str, Any]:
     return posted[0]
 
 
-def click(world: OfflineWorld, notice: dict[str, Any], action_id: str) -> None:
+def click(
+    world: OfflineWorld,
+    notice: dict[str, Any],
+    action_id: str,
+    before_settling: Callable[[], None] = lambda: None,
+) -> None:
     button = next(
         e for e in notice["blocks"][-1]["elements"] if e["action_id"] == action_id
     )
@@ -424,6 +430,7 @@ def click(world: OfflineWorld, notice: dict[str, Any], action_id: str) -> None:
         status, _ = world.requests.block_action(
             action_id, button["value"], user_id="U9", channel_id="C1"
         )
+        before_settling()
         world.settle()
     assert status == 200
 
@@ -478,3 +485,44 @@ def test_stop_now_button_stops_at_once(world: OfflineWorld):
 
     assert stops(world) == 1
     assert "@U9 asked to stop these now" in render(world.slack.responses[-1].body)
+
+
+def test_keep_running_is_acknowledged_before_a_rate_limited_post_waits(
+    world: OfflineWorld, monkeypatch: pytest.MonkeyPatch
+):
+    """Slack answers the response_url with 429: the click is answered first anyway."""
+    notice = notice_at(world)
+    released = threading.Event()
+    answered_first: list[bool] = []
+
+    def wait_for_the_click_answer(_seconds: float) -> None:
+        # Returns at once when the click was acknowledged before this post; with the
+        # post before the acknowledgement it would wait here in vain.
+        answered_first.append(released.wait(timeout=5))
+
+    monkeypatch.setattr(slack_app, "_wait", wait_for_the_click_answer)
+    world.slack.fail_responses(status=429, error="rate_limited")
+
+    click(world, notice, notices.KEEP_HOUR, before_settling=released.set)
+
+    assert answered_first == [True]
+    assert "@U9 kept `qa-db` running until 21:00 UTC" in render(
+        world.slack.responses[-1].body
+    )
+
+
+@pytest.mark.parametrize("action_id", [notices.KEEP_HOUR, notices.STOP_NOW])
+def test_a_button_result_the_response_url_refuses_is_kept_and_sent_again(
+    world: OfflineWorld, action_id: str
+):
+    notice = notice_at(world)
+    world.slack.fail_responses(status=404, error="expired_url", times=5)
+
+    click(world, notice, action_id)
+    [kept] = storage_of(world).undelivered_in("T1", "C1")
+    run(world, MONDAY_2000 - timedelta(minutes=13, seconds=55))
+
+    assert "@U9" in kept.text
+    assert kept.last_error == "response_url http_404"
+    assert "@U9" in channel(world)[-1]
+    assert storage_of(world).undelivered_in("T1", "C1") == []
