@@ -19,18 +19,23 @@ the issue's target is `--accounts 1000 --instances 20` within 60 s.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
 import logging
 import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime
+from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
+
+from moto.iam.models import iam_backends
+from moto.rds.models import rds_backends
 
 from bot.aws_bridge import AwsBridge
 from bot.operations import Operations
@@ -43,6 +48,8 @@ from bot.storage import Storage
 REGION = "us-east-1"
 SCHEDULE = "mon-fri 08:00-20:00 tz UTC"
 TRANSITION = datetime(2026, 3, 30, 20, 0, tzinfo=UTC)
+OWN_ACCOUNT = "123456789012"
+ROLE_NAME = "SnoozeDBAccess"
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "snoozedb-bench",
     "AWS_SECRET_ACCESS_KEY": "snoozedb-bench",
@@ -50,75 +57,170 @@ ENVIRONMENT = {
 }
 
 
-class StopClock:
-    """Records when the last StopDBInstance call reached the stand-in."""
+class TimedStandIn(AwsStandIn):
+    """The AWS stand-in, noting when the last StopDBInstance call reached it."""
 
-    def __init__(self, aws: AwsStandIn) -> None:
-        self.aws = aws
-        self.last = 0.0
-        self._lock = threading.Lock()
-        self._seen = 0
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_stop = 0.0
 
-    def poll(self) -> None:
-        with self._lock:
-            total = sum(
-                n
-                for (_, action), n in self.aws.calls.items()
-                if action == "StopDBInstance"
+    def _read_request(self, environ: dict[str, Any]) -> Any:
+        request = super()._read_request(environ)
+        if request is not None and request.action == "StopDBInstance":
+            # CLOCK_MONOTONIC is one clock for every process of the machine.
+            self.last_stop = max(self.last_stop, time.monotonic())
+        return request
+
+
+class StandInHost:
+    """Runs the AWS stand-in in a process of its own, so the figures measure the bot.
+
+    Served by a multiprocessing manager: the bot's process calls these methods
+    through a proxy. Setup creates roles and instances directly in moto's backends
+    (what the template and CreateDBInstance would make), not through HTTP.
+    """
+
+    def __init__(self) -> None:
+        self.aws = TimedStandIn()
+
+    def start(self) -> str:
+        self.aws.start()
+        return self.aws.endpoint_url
+
+    def stop(self) -> None:
+        self.aws.stop()
+
+    def setup(
+        self, accounts: list[tuple[str, str]], trusted: str, instances: int
+    ) -> list[str]:
+        """Create each account's SnoozeDB role and its tagged instances."""
+        arns = []
+        for account_id, external_id in accounts:
+            iam = iam_backends[account_id]["aws"]
+            role = iam.create_role(
+                ROLE_NAME,
+                json.dumps(_trust_policy(trusted, external_id)),
+                "/",
+                None,
+                "",
+                [],
+                "3600",
             )
-            if total != self._seen:
-                self._seen = total
-                self.last = time.monotonic()
+            iam.put_role_policy(ROLE_NAME, "SnoozeDBStopStartRDS", _ROLE_POLICY)
+            rds = rds_backends[account_id][REGION]
+            for i in range(instances):
+                rds.create_db_instance(
+                    {
+                        "db_instance_identifier": f"db-{i:03d}",
+                        "engine": "postgres",
+                        "db_instance_class": "db.t3.micro",
+                        "master_username": "admin",
+                        "master_user_password": "not-a-real-password",
+                        "allocated_storage": 20,
+                        "tags": [{"Key": "env", "Value": "dev"}],
+                    }
+                )
+            arns.append(role.arn)
+        return arns
+
+    def restart_all(self, ids: list[str], instances: int) -> None:
+        for account_id in ids:
+            for i in range(instances):
+                self.aws.set_instance_status(
+                    account_id, REGION, f"db-{i:03d}", "available"
+                )
+
+    def set_latency(self, seconds: float) -> None:
+        self.aws.latency_seconds = seconds
+
+    def reset_counts(self) -> None:
+        self.aws.reset_counts()
+        self.aws.last_stop = 0.0
+
+    def last_stop(self) -> float:
+        return self.aws.last_stop
+
+    def calls(self) -> dict[tuple[str, str], int]:
+        return dict(self.aws.calls)
+
+    def assumed(self) -> dict[str, int]:
+        return dict(
+            Counter(call.role_arn.split(":")[4] for call in self.aws.assume_role_calls)
+        )
 
 
-def _watch(clock: StopClock, done: threading.Event) -> None:
-    while not done.is_set():
-        clock.poll()
-        done.wait(0.005)
-    clock.poll()
+class _Manager(BaseManager):
+    """Hosts the stand-in in a child process."""
+
+
+_Manager.register("StandInHost", StandInHost)
+
+
+def _trust_policy(trusted: str, external_id: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "SnoozeDBWithExternalId",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{trusted}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+
+
+_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "rds:DescribeDBInstances",
+                    "rds:ListTagsForResource",
+                    "rds:StartDBInstance",
+                    "rds:StopDBInstance",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
+)
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def setup(
-    aws: AwsStandIn, storage: Storage, accounts: int, instances: int
-) -> list[str]:
+def setup(host: Any, storage: Storage, accounts: int, instances: int) -> list[str]:
     """Connect `accounts` customer accounts with `instances` instances each."""
-    own = "123456789012"
-    ids = []
+    channels = {}
     for n in range(accounts):
-        account_id = f"{200000000000 + n}"
         channel = f"C{n:05d}"
         pending, _ = storage.pending_account("T1", channel, "U1")
-        role_arn = aws.deploy_role_stack(account_id, pending.external_id, own)
+        channels[f"{200000000000 + n}"] = (channel, pending)
+    specs = [(a, pending.external_id) for a, (_, pending) in channels.items()]
+    arns = host.setup(specs, OWN_ACCOUNT, instances)
+    for (account_id, (channel, pending)), role_arn in zip(
+        channels.items(), arns, strict=True
+    ):
         storage.activate(pending.id, role_arn, account_id, [REGION])
-        rds = aws.customer_session(account_id, REGION).client("rds")
-        for i in range(instances):
-            rds.create_db_instance(
-                DBInstanceIdentifier=f"db-{i:03d}",
-                Engine="postgres",
-                DBInstanceClass="db.t3.micro",
-                MasterUsername="admin",
-                MasterUserPassword="not-a-real-password",
-                AllocatedStorage=20,
-                Tags=[{"Key": "env", "Value": "dev"}],
-            )
         storage.assign_schedule("T1", channel, "tag:env=dev", SCHEDULE, "U1")
-        ids.append(account_id)
-    return ids
+    return list(channels)
 
 
-def restart_all(aws: AwsStandIn, ids: list[str], instances: int) -> None:
-    for account_id in ids:
-        for i in range(instances):
-            aws.set_instance_status(account_id, REGION, f"db-{i:03d}", "available")
+def per_account(host: Any, ids: list[str]) -> dict[str, tuple[int, int]]:
+    assumed = host.assumed()
+    calls = host.calls()
+    return {
+        a: (assumed.get(a, 0), calls.get((a, "DescribeDBInstances"), 0)) for a in ids
+    }
 
 
-def per_account(aws: AwsStandIn, ids: list[str]) -> dict[str, tuple[int, int]]:
-    assumed = Counter(call.role_arn.split(":")[4] for call in aws.assume_role_calls)
-    return {a: (assumed[a], aws.calls[(a, "DescribeDBInstances")]) for a in ids}
+def stop_calls(host: Any) -> int:
+    return sum(n for (_, a), n in host.calls().items() if a == "StopDBInstance")
 
 
 def summary(
@@ -135,22 +237,18 @@ def summary(
     print(f"  transition -> last StopDBInstance: {seconds:.2f} s ({stops} stops)")
     print(f"  AssumeRole per account: min {min(assume)} max {max(assume)}")
     print(f"  DescribeDBInstances per account: min {min(describe)} max {max(describe)}")
-    print(f"  peak RSS of the process so far: {rss:.0f} MB")
+    print(f"  peak RSS of the bot's process so far: {rss:.0f} MB")
     if traced is not None:
         print(f"  peak Python allocations during the run: {traced:.1f} MB")
 
 
 def run_scheduler(
-    aws: AwsStandIn, storage: Storage, slack: SlackStandIn, workers: int, traced: bool
+    host: Any, storage: Storage, slack: SlackStandIn, workers: int, traced: bool
 ) -> tuple[float, float | None]:
     operations = Operations(
-        storage, AwsBridge(regions=[REGION], own_account_id="123456789012")
+        storage, AwsBridge(regions=[REGION], own_account_id=OWN_ACCOUNT)
     )
     poster = Poster(storage, web_client("xoxb-bench", slack.base_url))
-    clock = StopClock(aws)
-    done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(clock, done))
-    watcher.start()
     if traced:
         tracemalloc.start()
     start = time.monotonic()
@@ -159,16 +257,12 @@ def run_scheduler(
     peak = tracemalloc.get_traced_memory()[1] / 1e6 if traced else None
     if traced:
         tracemalloc.stop()
-    done.set()
-    watcher.join()
-    return clock.last - start, peak
+    return float(host.last_stop()) - start, peak
 
 
-def run_naive(
-    aws: AwsStandIn, storage: Storage, traced: bool
-) -> tuple[float, float | None]:
+def run_naive(storage: Storage, traced: bool) -> tuple[float, float | None]:
     """One AssumeRole per instance, one instance at a time."""
-    bridge = AwsBridge(regions=[REGION], own_account_id="123456789012")
+    bridge = AwsBridge(regions=[REGION], own_account_id=OWN_ACCOUNT)
     if traced:
         tracemalloc.start()
     start = time.monotonic()
@@ -210,59 +304,85 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=32, help="accounts at once")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--database-url", default="", help="the bot's database (a temporary SQLite)"
+    )
+    parser.add_argument(
+        "--profile", default="", help="write cProfile stats of the run to this file"
+    )
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.update(ENVIRONMENT)
 
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        AwsStandIn() as aws,
-        SlackStandIn() as slack,
-    ):
-        os.environ["AWS_ENDPOINT_URL"] = aws.endpoint_url
-        storage = Storage(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
-        storage.create_tables()
-        began = time.monotonic()
-        ids = setup(aws, storage, options.accounts, options.instances)
-        print(
-            f"{options.accounts} accounts x {options.instances} instances, "
-            f"{options.latency * 1000:.0f} ms per AWS call, {options.workers} workers, "
-            f"{os.cpu_count()} CPUs (setup {time.monotonic() - began:.0f} s)"
-        )
-
-        aws.reset_counts()
-        aws.latency_seconds = options.latency
-        seconds, traced = run_scheduler(
-            aws, storage, slack, options.workers, options.tracemalloc
-        )
-        stops = sum(n for (_, a), n in aws.calls.items() if a == "StopDBInstance")
-        summary(
-            "scheduler (run_due)",
-            seconds,
-            per_account(aws, ids),
-            stops,
-            _peak_rss_mb(),
-            traced,
-        )
-        print(f"  channel messages: {len(slack.messages())}")
-
-        if not options.skip_naive:
-            aws.latency_seconds = 0.0
-            restart_all(aws, ids, options.instances)
-            aws.reset_counts()
-            aws.latency_seconds = options.latency
-            seconds, traced = run_naive(aws, storage, options.tracemalloc)
-            stops = sum(n for (_, a), n in aws.calls.items() if a == "StopDBInstance")
-            summary(
-                "naive loop (AssumeRole per instance, one at a time)",
-                seconds,
-                per_account(aws, ids),
-                stops,
-                _peak_rss_mb(),
-                traced,
+    manager = _Manager()
+    manager.start()
+    host: Any = manager.StandInHost()  # type: ignore[attr-defined]
+    try:
+        with tempfile.TemporaryDirectory() as folder, SlackStandIn() as slack:
+            os.environ["AWS_ENDPOINT_URL"] = host.start()
+            url = options.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+            storage = Storage(url)
+            storage.create_tables()
+            began = time.monotonic()
+            ids = setup(host, storage, options.accounts, options.instances)
+            print(
+                f"{options.accounts} accounts x {options.instances} instances, "
+                f"{options.latency * 1000:.0f} ms per AWS call, {options.workers} "
+                f"workers, {os.cpu_count()} CPUs, AWS stand-in in its own process, "
+                f"{url.split(':', 1)[0]} (setup {time.monotonic() - began:.0f} s)"
             )
-        storage.close()
+            measure(host, storage, slack, ids, options)
+            storage.close()
+            host.stop()
+    finally:
+        manager.shutdown()
     return 0
+
+
+def measure(
+    host: Any,
+    storage: Storage,
+    slack: SlackStandIn,
+    ids: list[str],
+    options: argparse.Namespace,
+) -> None:
+    """Run the scheduler, then the naive loop, and print their figures."""
+    host.reset_counts()
+    host.set_latency(options.latency)
+    profiler = cProfile.Profile() if options.profile else None
+    if profiler is not None:
+        profiler.enable()
+    seconds, traced = run_scheduler(
+        host, storage, slack, options.workers, options.tracemalloc
+    )
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(options.profile)
+    summary(
+        "scheduler (run_due)",
+        seconds,
+        per_account(host, ids),
+        stop_calls(host),
+        _peak_rss_mb(),
+        traced,
+    )
+    print(f"  channel messages: {len(slack.messages())}")
+
+    if options.skip_naive:
+        return
+    host.set_latency(0.0)
+    host.restart_all(ids, options.instances)
+    host.reset_counts()
+    host.set_latency(options.latency)
+    seconds, traced = run_naive(storage, options.tracemalloc)
+    summary(
+        "naive loop (AssumeRole per instance, one at a time)",
+        seconds,
+        per_account(host, ids),
+        stop_calls(host),
+        _peak_rss_mb(),
+        traced,
+    )
 
 
 if __name__ == "__main__":
