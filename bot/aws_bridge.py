@@ -18,6 +18,7 @@ the exception's own text.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -82,6 +83,9 @@ MAX_ATTEMPTS = 4  # in all, the first call included
 # stuck. Worst case, one call takes MAX_ATTEMPTS * (CONNECT + READ) plus backoff.
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
+# Connections each client keeps (botocore's default is 10): the STS client is shared
+# by every account handled at once, and the scheduler makes up to 64 calls at once.
+MAX_POOL_CONNECTIONS = 64
 
 # StartDBInstance answered InsufficientDBInstanceCapacity: AWS has no room for the
 # instance class in its availability zone right now. Capacity usually comes back within
@@ -339,6 +343,7 @@ class AwsBridge:
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            max_pool_connections=MAX_POOL_CONNECTIONS,
         )
         self.capacity_retry_seconds = capacity_retry_for.total_seconds()
         self.sleep = sleep
@@ -347,6 +352,20 @@ class AwsBridge:
         self._client_lock = threading.Lock()
         self._sts: STSClient | None = None
         _guard_library_loggers()
+
+    def without_capacity_retries(self) -> AwsBridge:
+        """This bridge for the scheduler: a start refused for capacity is not retried.
+
+        The scheduler's worker must not wait out capacity for minutes while other
+        accounts' transitions are due: it keeps the start in its own retry queue and
+        tries again on later runs instead. Session, clients and their lock are shared.
+
+        Returns:
+            A shallow copy whose `capacity_retry_seconds` is 0.
+        """
+        scheduled = copy.copy(self)
+        scheduled.capacity_retry_seconds = 0.0
+        return scheduled
 
     @property
     def regions(self) -> tuple[str, ...]:

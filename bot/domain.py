@@ -171,6 +171,7 @@ class Account:
     aws_account_id: str = ""
     regions: tuple[str, ...] = ()
     attention: str = ""
+    unreachable_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,10 @@ class AdminGrant:
 
 @dataclass(frozen=True)
 class UndeliveredNotice:
-    """A channel message Slack has not accepted yet, with the last error it gave."""
+    """A channel message Slack has not accepted yet, with the last error it gave.
+
+    `gave_up` says SnoozeDB stopped trying it (too many attempts, or too old).
+    """
 
     id: int
     channel_id: str
@@ -325,3 +329,4 @@ class UndeliveredNotice:
     attempts: int
     last_error: str
     text: str
+    gave_up: bool = False

@@ -50,7 +50,9 @@ def role_not_assumable(role_arn: str, trusted_account: str, aws_code: str) -> st
         f"SnoozeDB could not assume `{role_arn}` (AWS said {aws_code}). Most likely the "
         "SnoozeDB stack was deleted, its External ID is not the one this channel was "
         f"given, or its trust policy names an account other than {trusted_account}. "
-        "Type `/snooze connect` to get the template again and redeploy it."
+        "Type `/snooze connect` here to see this channel's External ID and the stack "
+        "name to use, redeploy the SnoozeDB stack with them in that AWS account, then "
+        f"type `/snooze connect {role_arn}` to check the role again."
     )
 
 
@@ -267,6 +269,40 @@ CONNECT_BUTTON = "Paste role ARN"
 CONNECT_MODAL_TITLE = "Connect AWS account"
 CONNECT_MODAL_LABEL = "Role ARN (the stack's RoleArn output)"
 CONNECT_MODAL_SUBMIT = "Connect"
+
+
+CONNECT_REPAIR_TITLE = "Restore SnoozeDB's access to an AWS account"
+
+
+def connect_repair(aws_account_id: str, role_arn: str, stack_name: str) -> str:
+    return (
+        f"AWS account {aws_account_id} is connected to this channel, but SnoozeDB could "
+        f"not assume its role `{role_arn}`. Deploy the SnoozeDB stack there again as "
+        f"`{stack_name}`, with the External ID below, so the role comes back with the "
+        "same ARN. To connect another account instead, type "
+        f"`/snooze disconnect {aws_account_id}` first."
+    )
+
+
+def connect_repair_then(role_arn: str) -> str:
+    return (
+        "When the stack is created, paste its `RoleArn` output with the button below, "
+        f"or type `/snooze connect {role_arn}`."
+    )
+
+
+def connect_repair_other_role(role_arn: str) -> str:
+    return (
+        f"This form restores `{role_arn}`; paste that ARN. To connect another role, "
+        "disconnect this account first with `/snooze disconnect`."
+    )
+
+
+def reconnected(role_arn: str, aws_account_id: str, user_id: str) -> str:
+    return (
+        f"<@{user_id}> restored SnoozeDB's access to AWS account {aws_account_id} "
+        f"through `{role_arn}`; its schedules apply again."
+    )
 
 
 def connect_first_deploy() -> str:
@@ -900,6 +936,15 @@ def busy_waiting(ref: InstanceRef, state: str, until: str) -> str:
     )
 
 
+def no_capacity_waiting(ref: InstanceRef, instance_class: str, until: str) -> str:
+    return (
+        f"{_where(ref)}: not started yet: AWS has no capacity for "
+        f"{instance_class or 'its instance class'} in its availability zone right now "
+        "(InsufficientDBInstanceCapacity). SnoozeDB tries again every minute until "
+        f"{until} and then says how it ended."
+    )
+
+
 def gave_up(ref: InstanceRef, action: Action, minutes: int, state: str) -> str:
     return (
         f"{_where(ref)}: not {_PAST[action]}, gave up after {minutes} minutes: still "
@@ -934,6 +979,24 @@ def role_broken_during_run(aws_account_id: str, sentence: str) -> str:
         f"*Scheduled run* could not reach AWS account {aws_account_id}; nothing was "
         f"stopped or started there. {sentence} SnoozeDB says this once and tries "
         "again at the next scheduled time."
+    )
+
+
+def aws_down_during_run(aws_account_id: str, sentence: str) -> str:
+    return (
+        f"*Scheduled run* could not reach AWS account {aws_account_id}; nothing was "
+        f"stopped or started there. {sentence} SnoozeDB says this once per outage and "
+        "keeps trying every minute: the stops and starts missed meanwhile are made as "
+        "soon as AWS answers, if their schedules still want them."
+    )
+
+
+def role_denied_during_run(aws_account_id: str, permission: str) -> str:
+    return (
+        f"*AWS account {aws_account_id}* needs attention: AWS denied its SnoozeDB role "
+        f"{permission}, so scheduled stops and starts there fail. The role's policy was "
+        "probably edited; type `/snooze connect` to get the template again and redeploy "
+        "the stack. SnoozeDB says this once, until an action there works again."
     )
 
 
@@ -1050,10 +1113,11 @@ def undelivered_heading(count: int) -> str:
     )
 
 
-def undelivered_line(at: datetime, error: str, text: str) -> str:
+def undelivered_line(at: datetime, error: str, text: str, gave_up: bool = False) -> str:
     first = text.splitlines()[0] if text else ""
     short = first if len(first) <= 80 else first[:79] + "…"
-    return f"• {when(at)} · not delivered ({error}) · {short}"
+    why = f"{error}; no longer retried" if gave_up else error
+    return f"• {when(at)} · not delivered ({why}) · {short}"
 
 
 BAD_REQUEST = "Bad request."

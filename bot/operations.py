@@ -16,20 +16,32 @@ from dataclasses import dataclass, field
 
 from bot import rules
 from bot.aws_bridge import AccountSession, AwsBridge, ScanResult
-from bot.domain import Account, Action, Instance, Outcome, OutcomeKind
+from bot.domain import Account, Action, Instance, Outcome, OutcomeKind, Reason
 from bot.errors import AwsUnreachable, RoleNotAssumable, SnoozeError
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
+_DONE = frozenset({OutcomeKind.STOPPED, OutcomeKind.STARTED})
+
+
+# The `attention` an account gets when AssumeRole works but AWS denies the role an RDS
+# call (the customer edited its policy): the permission, such as `rds:StopDBInstance`.
+DENIED_PREFIX = "rds:"
+
 
 @dataclass(frozen=True)
 class AccountProblem:
-    """An account SnoozeDB could not reach during an operation, with the sentence why."""
+    """An account SnoozeDB could not reach during an operation, with the sentence why.
+
+    `aws_down` says AWS did not answer (or throttled beyond the retries), as opposed
+    to refusing the role: nothing is the customer's to fix then.
+    """
 
     account: Account
     sentence: str
     newly_broken: bool
+    aws_down: bool = False
 
 
 @dataclass
@@ -129,7 +141,9 @@ class Operations:
                 survey.problems.append(self._problem(account, error))
                 continue
 
-            if account.attention:
+            if account.attention and not account.attention.startswith(DENIED_PREFIX):
+                # A denied RDS call is cleared by an action that works (`note_denials`):
+                # assuming the role and listing prove nothing about the policy.
                 self.storage.mark_healthy(account.id)
             if all_regions or not account.regions:
                 self.storage.note_regions(
@@ -168,7 +182,42 @@ class Operations:
             )
         else:
             logger.warning("AWS unreachable for account=%s", account.aws_account_id)
-        return AccountProblem(account, str(error), newly_broken)
+        aws_down = not isinstance(error, RoleNotAssumable)
+        return AccountProblem(account, str(error), newly_broken, aws_down)
+
+    def note_denials(self, account: Account, outcomes: Sequence[Outcome]) -> str | None:
+        """Flag the account when AWS denied its role a stop or start; clear it after.
+
+        The customer edited the role's policy (or deleted the stack after the role
+        was assumed): the account needs attention like one whose role cannot be
+        assumed, and the channel is told once. An action that works again clears it.
+
+        Args:
+            account: the account acted in.
+            outcomes: the outcomes of the actions taken there.
+
+        Returns:
+            The permission denied (`rds:StopDBInstance`) when the account was newly
+            flagged, so the caller announces it; None otherwise.
+        """
+        denied = [o for o in outcomes if o.reason is Reason.ROLE_UNAVAILABLE]
+        if denied:
+            permission = (
+                f"{DENIED_PREFIX}{denied[0].action.value.capitalize()}DBInstance"
+            )
+            newly = self.storage.mark_needs_attention(account.id, permission)
+            logger.warning(
+                "role denied team=%s account=%s role=%s permission=%s",
+                account.team_id,
+                account.aws_account_id,
+                account.role_arn,
+                permission,
+            )
+            return permission if newly else None
+        worked = any(o.kind in _DONE for o in outcomes)
+        if worked and account.attention.startswith(DENIED_PREFIX):
+            self.storage.mark_healthy(account.id)
+        return None
 
     def act(
         self,
@@ -211,6 +260,12 @@ class Operations:
         finally:
             survey.close()
 
+        for account in accounts:
+            mine = [
+                o for o in outcomes if o.ref.aws_account_id == account.aws_account_id
+            ]
+            if mine:
+                self.note_denials(account, mine)
         if accounts:
             # Asking for confirmation is not an action taken; the audit log skips it.
             taken = [

@@ -30,7 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ from bot.domain import (
     Account,
     Action,
     Assignment,
+    BusyRetry,
     Instance,
     Notice,
     OneOff,
@@ -55,7 +56,7 @@ from bot.domain import (
     Reason,
     SavedSchedule,
 )
-from bot.operations import Operations
+from bot.operations import AccountProblem, Operations
 from bot.schedule import Desired, Transition
 from bot.storage import CLAIM_LEASE, DEFAULT_NOTICE_MINUTES, Claim, Storage
 
@@ -70,8 +71,23 @@ SEVEN_DAYS = timedelta(days=7)
 SEVEN_DAYS_EARLIEST = SEVEN_DAYS - timedelta(hours=1)
 SEVEN_DAYS_LATEST = SEVEN_DAYS + timedelta(days=1)
 ACCOUNT_WORKERS = 32
+# Stop and start calls in flight at once: per account (its instances are independent)
+# and in the whole process (AwsBridge's connection pools hold as many).
+ACCOUNT_CALLS = 8
+AWS_CALLS = 64
+_AWS_CALLS = threading.BoundedSemaphore(AWS_CALLS)
+# Channel messages Slack refused are tried again on later runs: each run spends at
+# most RETRY_BUDGET_SECONDS on them, each is tried RETRY_ATTEMPTS times in all within
+# RETRY_FOR of being kept, then given up (`/snooze history` still lists it).
+RETRY_BUDGET_SECONDS = 10.0
+RETRY_ATTEMPTS = 30
+RETRY_FOR = timedelta(hours=24)
 UNDELIVERABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _ALREADY = frozenset({OutcomeKind.ALREADY_STOPPED, OutcomeKind.ALREADY_RUNNING})
+# Outcomes the retry queue waits out: a busy instance, a start AWS has no room for.
+_WAITED_FOR = frozenset({Reason.BUSY, Reason.NO_CAPACITY})
+# The `last_status` of a queued start that AWS had no capacity for.
+_NO_CAPACITY = "no capacity"
 
 Clock = Callable[[], datetime]
 
@@ -103,7 +119,9 @@ class Poster:
 
     Every message is kept in storage first and marked delivered when Slack accepts
     it; one the bot cannot post (not in the channel) stays undelivered and is tried
-    again on later runs. 429 answers are retried by the client's handler.
+    again on later runs, after the run's own work and for a bounded time per run,
+    up to `RETRY_ATTEMPTS` tries or `RETRY_FOR`, then given up (still listed in
+    `/snooze history`). 429 answers are retried by the client's handler.
     """
 
     def __init__(
@@ -114,6 +132,7 @@ class Poster:
         clock: Clock = utc_now,
         pace_seconds: float = 1.0,
         pause: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """Wrap a Web API client.
 
@@ -123,12 +142,15 @@ class Poster:
             clock: the current instant.
             pace_seconds: the least time between two posts to one channel.
             pause: how to wait for the pace (tests pass a no-op).
+            monotonic: seconds for the pace and the retry budget (tests pass a
+                clock that `pause` moves).
         """
         self.storage = storage
         self.client = client
         self.clock = clock
         self.pace_seconds = pace_seconds
         self.pause = pause
+        self.monotonic = monotonic
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._last: dict[str, float] = {}
         self._guard = threading.Lock()
@@ -146,13 +168,49 @@ class Poster:
         """Deliver a message already kept in storage; False when Slack refused it."""
         return self._deliver(notice.id, notice.channel_id, notice.text, notice.blocks)
 
-    def retry_undelivered(self) -> int:
-        """Try again every message Slack refused before; returns how many went out."""
+    def retry_undelivered(
+        self,
+        kept_up_to: int | None = None,
+        *,
+        now: datetime | None = None,
+        budget_seconds: float = RETRY_BUDGET_SECONDS,
+    ) -> int:
+        """Try again the messages Slack refused before, for at most `budget_seconds`.
+
+        Messages tried `RETRY_ATTEMPTS` times or kept longer than `RETRY_FOR` are
+        given up first; teams marked inactive are skipped (their messages wait for
+        the team to come back, within the same bounds). What the budget leaves is
+        tried on the next run, oldest first.
+
+        Args:
+            kept_up_to: only messages kept up to this id (the run's own messages,
+                kept after it, were just tried).
+            now: the run's instant, for the age limit (default: the clock).
+            budget_seconds: how long this call may spend, pacing included.
+
+        Returns:
+            How many messages went out.
+        """
+        now = now or self.clock()
+        given_up = self.storage.give_up_notices(now - RETRY_FOR, RETRY_ATTEMPTS, now)
+        if given_up:
+            logger.warning("gave up delivering %s channel message(s)", given_up)
+        started = self.monotonic()
+        active: dict[str, bool] = {}
         sent = 0
-        for notice in self.storage.undelivered_notices():
-            sent += self._deliver(
-                notice.id, notice.channel_id, notice.text, notice.blocks
-            )
+        pending = self.storage.undelivered_notices(up_to_id=kept_up_to)
+        for index, notice in enumerate(pending):
+            if notice.team_id not in active:
+                active[notice.team_id] = self.storage.team_active(notice.team_id)
+            if not active[notice.team_id]:
+                continue
+            if self.monotonic() - started >= budget_seconds:
+                logger.info(
+                    "%s undelivered message(s) left for the next run",
+                    len(pending) - index,
+                )
+                break
+            sent += self.send(notice)
         return sent
 
     def _deliver(self, notice_id: int, channel_id: str, text: str, blocks: str) -> bool:
@@ -160,7 +218,7 @@ class Poster:
             lock = self._locks[channel_id]
         with lock:
             wait = (
-                self._last.get(channel_id, -1e9) + self.pace_seconds - time.monotonic()
+                self._last.get(channel_id, -1e9) + self.pace_seconds - self.monotonic()
             )
             if wait > 0:
                 self.pause(wait)
@@ -186,7 +244,7 @@ class Poster:
                 logger.warning("Slack did not answer for channel=%s; kept", channel_id)
                 return False
             finally:
-                self._last[channel_id] = time.monotonic()
+                self._last[channel_id] = self.monotonic()
         self.storage.notice_delivered(notice_id, self.clock())
         return True
 
@@ -283,7 +341,7 @@ def run_due(
         since = min([_utc(since), *(_utc(at) for at in expired.values())])
     since = max(_utc(since), now - CATCH_UP)
     report = RunReport(since, now)
-    poster.retry_undelivered()
+    kept_up_to = storage.last_notice_id()
 
     world = _read_world(storage, since, now, owner)
     accounts = [a for a in storage.all_active_accounts() if _needs_survey(world, a)]
@@ -323,6 +381,8 @@ def run_due(
                 report.outcomes.extend(done.outcomes)
                 report.dropped += done.dropped
                 report.messages += bool(done.lines)
+    # After the accounts, so old messages never delay this run's stops and starts.
+    poster.retry_undelivered(kept_up_to, now=now)
     if left:
         # The mark stays put, so the next run looks at this window again.
         report.unfinished = len(left)
@@ -394,6 +454,7 @@ def _needs_survey(world: _World, account: Account) -> bool:
         world.due_one_offs.get(aws_id)
         or world.busy.get(aws_id)
         or world.ending.get(aws_id)
+        or account.unreachable_since is not None
     ):
         return True
     schedules = _schedules_of(world, account)
@@ -473,22 +534,15 @@ def _run_account(
     run = _AccountRun()
     with operations.session_survey([account], "schedule") as survey:
         if survey.problems:
-            problem = survey.problems[0]
-            if problem.newly_broken:
-                poster.post(
-                    account.team_id,
-                    account.channel_id,
-                    messages.role_broken_during_run(
-                        account.aws_account_id, problem.sentence
-                    ),
-                )
+            _unreached(storage, poster, world, account, survey.problems[0])
             return run
         session = survey.sessions[account.id]
         try:
             instances = {i.ref.qualified: i for i in survey.instances}
             _due_one_offs(storage, session, world, account, instances, run)
             _ended_overrides(storage, session, world, account, instances, run)
-            _transitions(storage, session, world, account, instances, run)
+            missed = _missed_window(world, account)
+            _transitions(storage, session, missed, account, instances, run)
             _busy_retries(storage, session, world, account, instances, run)
             _restarted(storage, session, world, account, instances, run)
             _notices(storage, poster, world, account, instances)
@@ -496,6 +550,11 @@ def _run_account(
             # Written even when a step above failed: what was done must be remembered.
             storage.note_bot_actions(run.done, world.now)
 
+    denied = operations.note_denials(account, run.outcomes)
+    if denied is not None:
+        run.lines.append(
+            messages.role_denied_during_run(account.aws_account_id, denied)
+        )
     message = None
     if run.lines:
         heading = messages.scheduled_heading(account.aws_account_id)
@@ -518,9 +577,50 @@ def _run_account(
         message=message,
         one_offs=run.one_offs,
     )
+    if account.unreachable_since is not None:
+        # Cleared once the missed transitions are settled: killed before, the next
+        # run still looks back to the start of the outage.
+        storage.mark_reachable(account.id)
+        logger.info("AWS reachable again for account=%s", account.aws_account_id)
     if notice is not None:
         poster.send(notice)
     return run
+
+
+def _unreached(
+    storage: Storage,
+    poster: Poster,
+    world: _World,
+    account: Account,
+    problem: AccountProblem,
+) -> None:
+    """Tell the channel once why the account could not be reached in this run.
+
+    A broken role is said once until it works again (see `Operations`). AWS not
+    answering (endpoint down, throttled beyond the retries) is said once per outage;
+    the outage is remembered from the start of this run's window, so runs after it
+    look back that far and make the transitions missed meanwhile if still wanted.
+    """
+    sentence = ""
+    if problem.aws_down:
+        if storage.mark_unreachable(account.id, world.since):
+            sentence = messages.aws_down_during_run(
+                account.aws_account_id, problem.sentence
+            )
+    elif problem.newly_broken:
+        sentence = messages.role_broken_during_run(
+            account.aws_account_id, problem.sentence
+        )
+    if sentence:
+        poster.post(account.team_id, account.channel_id, sentence)
+
+
+def _missed_window(world: _World, account: Account) -> _World:
+    """The world with its window reaching back to the start of the account's outage."""
+    if account.unreachable_since is None:
+        return world
+    since = max(min(world.since, _utc(account.unreachable_since)), world.now - CATCH_UP)
+    return replace(world, since=since)
 
 
 def _act(
@@ -534,12 +634,64 @@ def _act(
 ) -> Outcome:
     """Act on one instance (scheduled: excluded instances are skipped) and remember it."""
     decided = rules.plan(instance, action, manual=False, confirmed=False)
-    outcome = decided if decided is not None else session.act(instance, action)
-    run.outcomes.append(outcome)
-    run.acted.add(instance.ref.qualified)
-    if outcome.kind in {OutcomeKind.STOPPED, OutcomeKind.STARTED}:
-        run.done.append((instance.ref.qualified, action))
-    if outcome.reason is Reason.BUSY:
+    outcome = decided if decided is not None else _call(session, instance, action)
+    _note(storage, world, account, instance, action, outcome, run)
+    return outcome
+
+
+def _act_all(
+    storage: Storage,
+    session: AccountSession,
+    world: _World,
+    account: Account,
+    steps: Sequence[tuple[Instance, Action]],
+    run: _AccountRun,
+) -> list[Outcome]:
+    """`_act` on many instances of one account, the AWS calls made concurrently.
+
+    At most `ACCOUNT_CALLS` calls of the account are in flight, and `AWS_CALLS` of
+    the whole process; the outcomes are noted in the order of `steps`, on this
+    thread, so storage and the run's lists see one writer.
+    """
+    decided = [rules.plan(i, a, manual=False, confirmed=False) for i, a in steps]
+    pending = [n for n, outcome in enumerate(decided) if outcome is None]
+
+    def call(n: int) -> Outcome:
+        return _call(session, *steps[n])
+
+    answered: dict[int, Outcome] = {}
+    if len(pending) > 1:
+        workers = min(ACCOUNT_CALLS, len(pending))
+        with ThreadPoolExecutor(workers, thread_name_prefix="snoozedb-aws") as pool:
+            answered = dict(zip(pending, pool.map(call, pending), strict=True))
+    else:
+        answered = {n: call(n) for n in pending}
+
+    outcomes = []
+    for n, (instance, action) in enumerate(steps):
+        outcome = decided[n] or answered[n]
+        _note(storage, world, account, instance, action, outcome, run)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _call(session: AccountSession, instance: Instance, action: Action) -> Outcome:
+    """One StopDBInstance or StartDBInstance, within the process's bound."""
+    with _AWS_CALLS:
+        return session.act(instance, action)
+
+
+def _note(
+    storage: Storage,
+    world: _World,
+    account: Account,
+    instance: Instance,
+    action: Action,
+    outcome: Outcome,
+    run: _AccountRun,
+) -> None:
+    """Queue what must be waited out, and remember the outcome in the run."""
+    if outcome.reason in _WAITED_FOR:
         storage.add_busy_retry(
             account.team_id,
             account.channel_id,
@@ -548,17 +700,31 @@ def _act(
             "schedule",
             world.now,
             world.now + BUSY_DEADLINE,
-            outcome.detail,
+            _NO_CAPACITY if outcome.reason is Reason.NO_CAPACITY else outcome.detail,
         )
+    _record(instance, action, outcome, run)
+
+
+def _record(
+    instance: Instance, action: Action, outcome: Outcome, run: _AccountRun
+) -> None:
+    """Remember an outcome in the account's run (audit, message, seven-day rule)."""
+    run.outcomes.append(outcome)
+    run.acted.add(instance.ref.qualified)
+    if outcome.kind in {OutcomeKind.STOPPED, OutcomeKind.STARTED}:
+        run.done.append((instance.ref.qualified, action))
     logger.info(
         "scheduled %s %s: %s", action.value, instance.ref.qualified, outcome.kind.value
     )
-    return outcome
 
 
 def _line(outcome: Outcome, cause: str, world: _World) -> str:
     if outcome.reason is Reason.BUSY:
         sentence = messages.busy_waiting(
+            outcome.ref, outcome.detail, _clock(world.now + BUSY_DEADLINE)
+        )
+    elif outcome.reason is Reason.NO_CAPACITY:
+        sentence = messages.no_capacity_waiting(
             outcome.ref, outcome.detail, _clock(world.now + BUSY_DEADLINE)
         )
     else:
@@ -703,20 +869,26 @@ def _transitions(
         key = f"{_group(base, account)}:{_utc(step.at).isoformat()}:{step.action.value}"
         groups.setdefault(key, []).append((instance, base, step))
 
+    claimed: list[tuple[Claim, Instance, planning.Underlying, Transition]] = []
     for key, members in groups.items():
         claim = _claim(storage, world, run, key)
         if claim is None:
             continue
         if _utc(members[0][2].at) < world.now - 2 * TICK:
             logger.info("catching up %s missed at %s", key, _utc(members[0][2].at))
-        for instance, base, step in members:
-            outcome = _act(storage, session, world, account, instance, step.action, run)
-            if claim is Claim.RESUMED and outcome.kind in _ALREADY:
-                # Most likely the dead run's own call: remember it as the bot's, so
-                # the seven-day rule still knows who stopped the instance.
-                run.done.append((instance.ref.qualified, step.action))
-            cause = messages.cause_schedule(base.saved.name, base.origin)
-            run.lines.append(_line(outcome, cause, world))
+        claimed.extend(
+            (claim, instance, base, step) for instance, base, step in members
+        )
+
+    steps = [(instance, step.action) for _, instance, _, step in claimed]
+    outcomes = _act_all(storage, session, world, account, steps, run)
+    for (claim, instance, base, step), outcome in zip(claimed, outcomes, strict=True):
+        if claim is Claim.RESUMED and outcome.kind in _ALREADY:
+            # Most likely the dead run's own call: remember it as the bot's, so
+            # the seven-day rule still knows who stopped the instance.
+            run.done.append((instance.ref.qualified, step.action))
+        cause = messages.cause_schedule(base.saved.name, base.origin)
+        run.lines.append(_line(outcome, cause, world))
 
 
 def _busy_retries(
@@ -741,32 +913,69 @@ def _busy_retries(
             continue
         decided = rules.plan(instance, retry.action, manual=False, confirmed=False)
         if decided is not None and decided.reason is Reason.BUSY:
+            outcome = decided
+        elif decided is None and retry.last_status == _NO_CAPACITY:
+            # The instance is ready, but AWS had no room for it: ask again, once.
+            outcome = session.act(instance, retry.action)
+        else:
+            outcome = None
+        if outcome is not None and outcome.reason in _WAITED_FOR:
             if world.now < _utc(retry.deadline):
-                storage.note_busy(retry.id, instance.status)
+                waiting = _NO_CAPACITY if outcome.reason is Reason.NO_CAPACITY else ""
+                storage.note_busy(retry.id, waiting or instance.status)
                 continue
-            storage.finish_busy_retry(retry.id, world.now)
-            minutes = round((world.now - _utc(retry.first_at)).total_seconds() / 60)
-            gave_up = Outcome(
-                instance.ref,
-                retry.action,
-                OutcomeKind.FAILED,
-                Reason.BUSY,
-                instance.status,
-            )
-            run.outcomes.append(gave_up)
-            sentence = messages.gave_up(
-                instance.ref, retry.action, minutes, instance.status
-            )
-            run.lines.append(messages.scheduled_line(sentence, "busy"))
-            logger.warning(
-                "gave up %s of %s after %s min", retry.action, retry.instance, minutes
-            )
+            _gave_up(storage, world, retry, instance, outcome, run)
             continue
-        outcome = _act(storage, session, world, account, instance, retry.action, run)
+        if outcome is not None:
+            _record(instance, retry.action, outcome, run)
+        else:
+            outcome = _act(
+                storage, session, world, account, instance, retry.action, run
+            )
         # Finished after the call: killed in between, the next tick calls again
         # (harmless: the instance is then reported "already" stopped or running).
         storage.finish_busy_retry(retry.id, world.now)
-        run.lines.append(_line(outcome, f"tried again after {instance.status}", world))
+        waited = "no capacity" if retry.last_status == _NO_CAPACITY else instance.status
+        run.lines.append(_line(outcome, f"tried again after {waited}", world))
+
+
+def _gave_up(
+    storage: Storage,
+    world: _World,
+    retry: BusyRetry,
+    instance: Instance,
+    outcome: Outcome,
+    run: _AccountRun,
+) -> None:
+    """The deadline passed: settle the retry and report how the last try ended."""
+    storage.finish_busy_retry(retry.id, world.now)
+    minutes = round((world.now - _utc(retry.first_at)).total_seconds() / 60)
+    if outcome.reason is Reason.NO_CAPACITY:
+        # The outcome's own sentence says SnoozeDB stopped retrying and what to do.
+        final = outcome
+        sentence = messages.outcome_sentence(outcome)
+        cause = f"no capacity for {minutes} minutes"
+    else:
+        final = Outcome(
+            instance.ref,
+            retry.action,
+            OutcomeKind.FAILED,
+            Reason.BUSY,
+            instance.status,
+        )
+        sentence = messages.gave_up(
+            instance.ref, retry.action, minutes, instance.status
+        )
+        cause = "busy"
+    run.outcomes.append(final)
+    run.lines.append(messages.scheduled_line(sentence, cause))
+    logger.warning(
+        "gave up %s of %s after %s min (%s)",
+        retry.action,
+        retry.instance,
+        minutes,
+        final.reason.value if final.reason else "",
+    )
 
 
 def _restarted(
@@ -1080,7 +1289,24 @@ def engine_for(
     from bot.slack_app import web_client
 
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    return Engine(storage, operations, Poster(storage, client), clock=clock)
+    scheduled = scheduler_operations(operations)
+    return Engine(storage, scheduled, Poster(storage, client), clock=clock)
+
+
+def scheduler_operations(operations: Operations) -> Operations:
+    """The scheduler's operations: no capacity waits inside an account's worker.
+
+    A start AWS refuses for lack of capacity goes to the retry queue like a busy
+    instance (tried every minute until `BUSY_DEADLINE`, then reported).
+
+    Args:
+        operations: the process's operations (commands wait out capacity briefly).
+
+    Returns:
+        Operations on the same storage with a bridge that does not wait.
+    """
+    bridge = operations.bridge.without_capacity_retries()
+    return Operations(operations.storage, bridge)
 
 
 def run_forever(settings: Settings, *, clock: Clock = utc_now) -> int:

@@ -552,12 +552,21 @@ def build_app(
         if (
             account is None
             or account.team_id != team_id
-            or account.status is not AccountStatus.PENDING
+            or account.status is AccountStatus.ACTIVE
         ):
             ack(
                 response_action="errors",
                 errors={ROLE_ARN_BLOCK: messages.CONNECT_EXPIRED},
             )
+            return
+        if (
+            account.status is AccountStatus.NEEDS_ATTENTION
+            and role.arn != account.role_arn
+        ):
+            # The form repairs one account: its External ID must not be attached
+            # to some other role.
+            problem = messages.connect_repair_other_role(account.role_arn)
+            ack(response_action="errors", errors={ROLE_ARN_BLOCK: problem})
             return
         asker = Request(team_id, account.channel_id, user_id)
         refusal = may_manage(context, asker)

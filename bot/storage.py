@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, UniqueConstraint, event, or_, update
+from sqlalchemy import Engine, Index, UniqueConstraint, event, inspect, or_, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -53,6 +54,19 @@ class AccountRow(SQLModel, table=True):
     """A connection between one Slack channel and one customer role."""
 
     __tablename__ = "account"
+    # At most one pending connection (one External ID handed out) per channel, even
+    # when `/snooze connect` is typed twice at once: the second insert fails and
+    # `pending_account` reads the first one's row instead.
+    __table_args__ = (
+        Index(
+            "one_pending_account_per_channel",
+            "team_id",
+            "channel_id",
+            unique=True,
+            sqlite_where=sql_text("status = 'pending'"),
+            postgresql_where=sql_text("status = 'pending'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True)
@@ -63,6 +77,10 @@ class AccountRow(SQLModel, table=True):
     status: str = AccountStatus.PENDING.value
     regions: str = ""
     attention: str = ""
+    # Set by the first scheduled run that could not reach AWS for this account (to
+    # the start of its window), cleared by the first that could: the channel is
+    # told once per outage, and transitions missed meanwhile are looked for again.
+    unreachable_since: datetime | None = None
     connected_by: str = ""
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
@@ -105,6 +123,7 @@ def _account(row: AccountRow) -> Account:
         aws_account_id=row.aws_account_id,
         regions=tuple(r for r in row.regions.split(",") if r),
         attention=row.attention,
+        unreachable_since=row.unreachable_since,
     )
 
 
@@ -136,6 +155,9 @@ def make_engine(url: str) -> Engine:
 # says "look now", and `claim` decides which replica carries out a transition.
 
 DEFAULT_NOTICE_MINUTES = 15
+# How late a one-off is still carried out, as the scheduler's catch-up window: a
+# way back that was due longer ago is dropped, not done weeks late.
+ONE_OFF_CATCH_UP = timedelta(hours=24)
 # How long a claim is left to the process that took it. Longer than one account's
 # share of a run (one AssumeRole, a few reads, a stop or start per instance), so a
 # live process never loses its work; short enough that a transition interrupted by a
@@ -256,6 +278,9 @@ class NoticeRow(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime = Field(default_factory=_now)
     delivered_at: datetime | None = Field(default=None, index=True)
+    # Set when SnoozeDB stopped trying (too many attempts, or too old): the message
+    # stays undelivered, so `/snooze history` still shows it, but is not sent again.
+    gave_up_at: datetime | None = None
 
 
 class BusyRetryRow(SQLModel, table=True):
@@ -664,8 +689,28 @@ class ScheduleStorage:
             return [_one_off(row) for row in rows]
 
     def due_one_offs(self, now: datetime) -> list[OneOff]:
-        """Pending one-offs due at or before `now`, soonest first."""
+        """Pending one-offs due at or before `now`, soonest first.
+
+        One-offs due before the catch-up window (`ONE_OFF_CATCH_UP`) are settled
+        without being carried out: starting a database days after the moment
+        someone asked for is not what they asked for.
+        """
+        cutoff = now - ONE_OFF_CATCH_UP
         with self._schedule_session() as session:
+            stale = session.exec(
+                select(OneOffRow).where(
+                    col(OneOffRow.done_at).is_(None), OneOffRow.due_at < cutoff
+                )
+            ).all()
+            for row in stale:
+                logger.warning(
+                    "dropped one-off %s of %s due %s: older than the catch-up window",
+                    row.id,
+                    row.instance,
+                    row.due_at.isoformat(),
+                )
+                row.done_at = now
+            session.commit()
             rows = session.exec(
                 select(OneOffRow)
                 .where(col(OneOffRow.done_at).is_(None), OneOffRow.due_at <= now)
@@ -1013,14 +1058,60 @@ class ScheduleStorage:
             session.refresh(row)
             return _notice(row)
 
-    def undelivered_notices(self, older_than: datetime | None = None) -> list[Notice]:
-        """Messages Slack has not accepted yet, oldest first."""
+    def last_notice_id(self) -> int:
+        """The id of the newest message kept so far (0 when none was)."""
         with self._schedule_session() as session:
-            query = select(NoticeRow).where(col(NoticeRow.delivered_at).is_(None))
-            if older_than is not None:
-                query = query.where(NoticeRow.created_at < older_than)
+            newest = session.exec(
+                select(NoticeRow.id).order_by(col(NoticeRow.id).desc()).limit(1)
+            ).first()
+            return newest or 0
+
+    def undelivered_notices(self, up_to_id: int | None = None) -> list[Notice]:
+        """Messages Slack has not accepted yet and still to be tried, oldest first.
+
+        Args:
+            up_to_id: only messages kept up to this id (see `last_notice_id`).
+        """
+        with self._schedule_session() as session:
+            query = select(NoticeRow).where(
+                col(NoticeRow.delivered_at).is_(None),
+                col(NoticeRow.gave_up_at).is_(None),
+            )
+            if up_to_id is not None:
+                query = query.where(col(NoticeRow.id) <= up_to_id)
             rows = session.exec(query.order_by(col(NoticeRow.id))).all()
             return [_notice(row) for row in rows]
+
+    def give_up_notices(
+        self, created_before: datetime, max_attempts: int, now: datetime
+    ) -> int:
+        """Stop trying messages tried `max_attempts` times or made before a cutoff.
+
+        They stay undelivered (and listed in `/snooze history`), never sent again.
+
+        Args:
+            created_before: messages kept before this instant are given up.
+            max_attempts: messages tried this many times are given up.
+            now: recorded as the instant SnoozeDB gave up.
+
+        Returns:
+            How many messages were given up.
+        """
+        with self._schedule_session() as session:
+            given_up = session.connection().execute(
+                update(NoticeRow)
+                .where(
+                    col(NoticeRow.delivered_at).is_(None),
+                    col(NoticeRow.gave_up_at).is_(None),
+                    or_(
+                        col(NoticeRow.attempts) >= max_attempts,
+                        col(NoticeRow.created_at) < created_before,
+                    ),
+                )
+                .values(gave_up_at=now)
+            )
+            session.commit()
+            return int(given_up.rowcount)
 
     def notice_delivered(self, notice_id: int, now: datetime) -> None:
         """Mark a message as accepted by Slack."""
@@ -1184,8 +1275,9 @@ class Storage(ScheduleStorage):
         self.engine = make_engine(url)
 
     def create_tables(self) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables and missing nullable columns (idempotent)."""
         SQLModel.metadata.create_all(self.engine)
+        _add_missing_nullable_columns(self.engine)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -1205,7 +1297,8 @@ class Storage(ScheduleStorage):
 
         The External ID is a uuid4 from the operating system's random source. A second
         `/snooze connect` before the role is pasted returns the same one, so a stack
-        deployed from the first reply still matches.
+        deployed from the first reply still matches; two typed at the same moment
+        also get one, as the unique index on pending rows refuses the second insert.
 
         Returns:
             The pending account, and True when it was created by this call.
@@ -1227,7 +1320,12 @@ class Storage(ScheduleStorage):
                     connected_by=user_id,
                 )
                 session.add(row)
-                session.commit()
+                try:
+                    session.commit()
+                except IntegrityError:
+                    # Another request issued the channel's External ID first: use it.
+                    session.rollback()
+                    return self.pending_account(team_id, channel_id, user_id)
                 session.refresh(row)
                 logger.info(
                     "issued External ID for team=%s channel=%s", team_id, channel_id
@@ -1336,6 +1434,39 @@ class Storage(ScheduleStorage):
             session.commit()
             return first_time
 
+    def mark_unreachable(self, account_id: int, since: datetime) -> bool:
+        """Remember that a scheduled run could not reach the account's AWS.
+
+        Args:
+            account_id: the account.
+            since: the start of the window of the first run that failed.
+
+        Returns:
+            True for the first failure of an outage, in one process only (the
+            UPDATE is conditional), so the channel is told once.
+        """
+        with self._session() as session:
+            changed = session.connection().execute(
+                update(AccountRow)
+                .where(
+                    col(AccountRow.id) == account_id,
+                    col(AccountRow.unreachable_since).is_(None),
+                )
+                .values(unreachable_since=since)
+            )
+            session.commit()
+            return changed.rowcount == 1
+
+    def mark_reachable(self, account_id: int) -> None:
+        """End the account's outage once a scheduled run reached AWS again."""
+        with self._session() as session:
+            session.connection().execute(
+                update(AccountRow)
+                .where(col(AccountRow.id) == account_id)
+                .values(unreachable_since=None)
+            )
+            session.commit()
+
     def mark_healthy(self, account_id: int) -> None:
         """Clear the attention flag after a successful role assumption."""
         self._update(account_id, status=AccountStatus.ACTIVE.value, attention="")
@@ -1351,10 +1482,42 @@ class Storage(ScheduleStorage):
             session.commit()
 
     def remove_account(self, account_id: int) -> None:
-        """Forget a connection. Access really ends when the customer deletes the stack."""
+        """Forget a connection and what was pending for its databases, in one commit.
+
+        The channel's one-offs, keep-running overrides and busy retries of the
+        account's instances (qualified `account/region/identifier`) go with it, so
+        nothing fires if the account is connected again later. Access really ends
+        when the customer deletes the stack.
+        """
         with self._session() as session:
-            session.exec(delete(AccountRow).where(col(AccountRow.id) == account_id))
+            row = session.get(AccountRow, account_id)
+            if row is None:
+                return
+            forgotten = [0, 0, 0]
+            if row.aws_account_id:  # a pending connection has no instances yet
+                prefix = f"{row.aws_account_id}/"
+                forgotten = [
+                    session.connection()
+                    .execute(
+                        delete(table).where(
+                            col(table.team_id) == row.team_id,
+                            col(table.channel_id) == row.channel_id,
+                            col(table.instance).startswith(prefix, autoescape=True),
+                        )
+                    )
+                    .rowcount
+                    for table in (OneOffRow, OverrideRow, BusyRetryRow)
+                ]
+            session.delete(row)
             session.commit()
+            logger.info(
+                "forgot account=%s team=%s channel=%s with %s one-offs, "
+                "%s overrides and %s busy retries",
+                row.aws_account_id or "(pending)",
+                row.team_id,
+                row.channel_id,
+                *forgotten,
+            )
 
     # --- Requests --------------------------------------------------------------
 
@@ -1554,6 +1717,7 @@ class Storage(ScheduleStorage):
                     attempts=row.attempts,
                     last_error=row.last_error,
                     text=row.text,
+                    gave_up=row.gave_up_at is not None,
                 )
                 for row in rows
             ]
@@ -1580,6 +1744,30 @@ class AdminGrantRow(SQLModel, table=True):
     kind: str
     granted_by: str
     granted_at: datetime = Field(default_factory=_now)
+
+
+def _add_missing_nullable_columns(engine: Engine) -> None:
+    """Add columns that newer versions made, nullable ones only, to existing tables.
+
+    `create_all` creates missing tables but leaves existing ones as they are; a
+    nullable column can be added in place without touching the rows.
+    """
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable or column.primary_key:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(
+                    sql_text(
+                        f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
+                    )
+                )
+            logger.info("added column %s.%s", table.name, column.name)
 
 
 def _note_team_gone(session: Session, team_id: str, error: str) -> None:

@@ -27,7 +27,7 @@ from bot import messages
 from bot.aws_bridge import MAX_ATTEMPTS, AwsBridge
 from bot.demo import BOT_TOKEN, CUSTOMER_ACCOUNT, OfflineWorld
 from bot.domain import Account
-from bot.scheduler import Poster, run_due
+from bot.scheduler import Poster, run_due, scheduler_operations
 from bot.server import Runtime
 from bot.slack_app import web_client
 from bot.standins.slack import render
@@ -405,7 +405,7 @@ def test_unknown_aws_error_shows_its_code_never_its_text(world: OfflineWorld) ->
 
 
 def run(world: OfflineWorld, now: datetime) -> None:
-    """One scheduler run over the minute before `now`, posting through Slack."""
+    """One scheduler run over the minute before `now`, as the engine makes it."""
     runtime = _runtime(world)
     poster = Poster(
         runtime.storage,
@@ -414,7 +414,7 @@ def run(world: OfflineWorld, now: datetime) -> None:
     )
     run_due(
         runtime.storage,
-        runtime.context.operations,
+        scheduler_operations(runtime.context.operations),
         poster,
         now,
         since=now - timedelta(minutes=1),
@@ -455,14 +455,6 @@ def test_scheduled_run_with_aws_down_leaves_the_next_run_working(
     assert account(world).attention == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A scheduled run that cannot reach AWS only logs a warning: the scheduler "
-        "posts an account's problem only when its role newly broke, so the channel "
-        "does not learn that Monday's stop did not happen."
-    ),
-)
 def test_scheduled_run_with_aws_down_is_reported_in_the_channel(
     world: OfflineWorld, botocore_waits: list[float]
 ) -> None:
@@ -474,3 +466,127 @@ def test_scheduled_run_with_aws_down_is_reported_in_the_channel(
     [posted] = channel(world)
     assert "could not reach AWS account 111122223333" in posted
     assert "AWS did not answer" in posted
+
+
+def test_aws_down_for_several_runs_is_said_once_and_the_missed_stop_made_after(
+    world: OfflineWorld, botocore_waits: list[float]
+) -> None:
+    """The outage is announced once; Monday's stop is made when AWS answers again."""
+    _runtime(world).storage.assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    working = use_bridge(world, endpoint_url=closed_port_url())
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    run(world, MONDAY_2000 + timedelta(minutes=1, seconds=5))
+    restore_bridge(world, working)
+    run(world, MONDAY_2000 + timedelta(minutes=2, seconds=5))
+    run(world, MONDAY_2000 + timedelta(minutes=3, seconds=5))
+
+    announced, done = channel(world)
+    assert "could not reach AWS account 111122223333" in announced
+    assert "says this once per outage" in announced
+    assert "`qa-db` (us-east-1): stopping now." in done
+    assert calls(world, "StopDBInstance") == 1
+    assert account(world).unreachable_since is None
+    assert account(world).attention == ""
+
+
+def test_missed_stop_whose_window_reopened_during_the_outage_is_not_made(
+    world: OfflineWorld, botocore_waits: list[float]
+) -> None:
+    """AWS is back only on Tuesday at 08:01: the database should run by then."""
+    _runtime(world).storage.assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    working = use_bridge(world, endpoint_url=closed_port_url())
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    restore_bridge(world, working)
+    run(world, MONDAY_2000 + timedelta(hours=12, minutes=1, seconds=5))
+
+    announced, caught_up = channel(world)
+    assert "could not reach AWS account 111122223333" in announced
+    assert "`qa-db` (us-east-1): already running" in caught_up
+    assert calls(world, "StopDBInstance") == 0
+    assert account(world).unreachable_since is None
+
+
+def test_scheduled_stop_denied_by_the_role_policy_flags_the_account_once(
+    world: OfflineWorld,
+) -> None:
+    """The customer edited the role's policy: each run says so, the flag is said once."""
+    _runtime(world).storage.assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    world.aws.fail_next("StopDBInstance", "AccessDenied", 2, status=403)
+
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    run(world, TUESDAY_2000 + timedelta(seconds=5))
+    flagged = account(world).attention
+    run(world, TUESDAY_2000 + timedelta(days=1, seconds=5))
+
+    first, second, third = channel(world)
+    assert "AWS denied the SnoozeDB role" in first
+    assert "needs attention: AWS denied its SnoozeDB role rds:StopDBInstance" in first
+    assert "AWS denied the SnoozeDB role" in second
+    assert "needs attention" not in second
+    assert "`qa-db` (us-east-1): stopping now." in third
+    assert flagged == "rds:StopDBInstance"
+    assert account(world).attention == ""
+
+
+def test_manual_stop_denied_by_the_role_policy_marks_the_account_until_one_works(
+    world: OfflineWorld,
+) -> None:
+    world.aws.fail_next("StopDBInstance", "AccessDenied", status=403)
+
+    say(world, "stop qa-db")
+    flagged = account(world)
+    say(world, "status")
+    still = account(world).attention
+
+    assert flagged.attention == "rds:StopDBInstance"
+    assert flagged.status.value == "needs_attention"
+    assert still == "rds:StopDBInstance"
+    stop_qa_db_says(world, "`qa-db` (us-east-1): stopping now.")
+    assert account(world).attention == ""
+
+
+def test_scheduled_start_without_capacity_is_queued_and_made_on_a_later_run(
+    world: OfflineWorld,
+) -> None:
+    """No capacity waits inside the run: the start is asked again a minute later."""
+    say(world, "stop qa-db")
+    _runtime(world).storage.assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    clock = FakeClock()
+    use_bridge(world, sleep=clock.sleep, clock=clock)
+    world.aws.fail_next("StartDBInstance", "InsufficientDBInstanceCapacity", 2)
+    tuesday_0800 = TUESDAY_2000 - timedelta(hours=12)
+
+    for minute in range(3):
+        run(world, tuesday_0800 + timedelta(minutes=minute, seconds=5))
+
+    waiting, started = channel(world)
+    assert "`qa-db` (us-east-1): not started yet: AWS has no capacity" in waiting
+    assert "tries again every minute until 2026-03-31 08:30 UTC" in waiting
+    assert "`qa-db` (us-east-1): starting now." in started
+    assert "tried again after no capacity" in started
+    assert calls(world, "StartDBInstance") == 3
+    assert clock.pauses == []
+
+
+def test_scheduled_start_without_capacity_until_the_deadline_is_reported_once(
+    world: OfflineWorld,
+) -> None:
+    say(world, "stop qa-db")
+    _runtime(world).storage.assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    world.aws.fail_next("StartDBInstance", "InsufficientDBInstanceCapacity", 4)
+    tuesday_0800 = TUESDAY_2000 - timedelta(hours=12)
+
+    for minutes in (0, 10, 20, 30, 31):
+        run(world, tuesday_0800 + timedelta(minutes=minutes, seconds=5))
+
+    waiting, gave_up = channel(world)
+    assert "not started yet: AWS has no capacity for db.t3.micro" in waiting
+    assert "`qa-db` (us-east-1): not started: AWS has no capacity for db.t3.micro" in (
+        gave_up
+    )
+    assert "still had none when SnoozeDB stopped retrying" in gave_up
+    assert "(no capacity for 30 minutes)" in gave_up
+    assert calls(world, "StartDBInstance") == 4
+    assert "`qa-db` (us-east-1): starting now." in say(world, "start qa-db")

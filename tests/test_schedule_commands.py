@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
+from bot.demo import BOT_TOKEN, CUSTOMER_ACCOUNT, OfflineWorld
 from bot.domain import Action
 from bot.planning import parsed
-from bot.slack_app import UserZones
+from bot.scheduler import Poster, run_due
+from bot.slack_app import UserZones, web_client
 from bot.standins.slack import render
 from bot.storage import Storage
 
@@ -395,6 +396,39 @@ def test_stop_for_three_hours_persists_the_way_back_at_the_right_time(
     assert way_back.due_at.replace(tzinfo=UTC) == THURSDAY_NOON + timedelta(hours=3)
     assert way_back.created_by == "U1"
     assert stop_calls(world) == 1
+
+
+def test_a_way_back_does_not_outlive_disconnect_and_reconnect(world: OfflineWorld):
+    """Stop for 3h, disconnect: nothing is coming; reconnected a month later, no start."""
+    connect(world)
+    say(world, "stop qa-db for 3h")
+    starts_before = world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")]
+
+    say(world, "disconnect")
+    coming, _ = say(world, "next")
+    cloudformation = world.aws.customer_session(CUSTOMER_ACCOUNT).client(
+        "cloudformation"
+    )
+    cloudformation.delete_stack(StackName=ROLE_NAME)
+    connect(world)
+    month_later = THURSDAY_NOON + timedelta(days=30)
+    assert world.runtime is not None
+    run_due(
+        storage(world),
+        world.runtime.context.operations,
+        Poster(
+            storage(world),
+            web_client(BOT_TOKEN, world.slack.base_url),
+            pause=lambda _seconds: None,
+        ),
+        month_later,
+        since=month_later - timedelta(minutes=1),
+    )
+
+    assert coming.startswith("Nothing is scheduled in this channel.")
+    assert storage(world).one_offs("T1") == []
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")] == starts_before
+    assert world.slack.messages("C1") == []
 
 
 def test_stop_until_tomorrow_is_read_on_the_users_clock(world: OfflineWorld):

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
+from bot.server import Runtime
+from bot.slack_app import CONNECT_VIEW, ROLE_ARN_BLOCK, ROLE_ARN_INPUT
 from bot.standins.slack import SignedRequests, render
 
 ROLE_NAME = "SnoozeDBAccess"
@@ -36,6 +38,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWo
 def client(world: OfflineWorld) -> SignedRequests:
     assert world.requests is not None
     return world.requests
+
+
+def runtime(world: OfflineWorld) -> Runtime:
+    assert world.runtime is not None
+    return world.runtime
 
 
 def say(world: OfflineWorld, line: str, **who: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -197,6 +204,85 @@ def test_deleted_stack_is_announced_once_in_the_channel_with_the_role_arn(
     assert "could not assume" in shown(status)
     assert len(world.aws.assume_role_calls) == 3
     assert stop_calls(world) == 0
+
+
+def test_a_deleted_stack_is_restored_by_redeploying_with_the_same_external_id(
+    world: OfflineWorld,
+):
+    """Status says what to do; connect shows the account's own External ID; pasting
+    the same role ARN after redeploying makes the account healthy again."""
+    role_arn = connect(world)
+    storage = runtime(world).storage
+    [account] = storage.accounts("T1", "C1")
+    cloudformation = world.aws.customer_session(CUSTOMER_ACCOUNT).client(
+        "cloudformation"
+    )
+    cloudformation.delete_stack(StackName=ROLE_NAME)
+
+    _, status = say(world, "status")
+    repair, _ = say(world, "connect")
+    _, too_early = say(world, f"connect {role_arn}")
+    world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT,
+        account.external_id,
+        world.own_account_id,
+        stack_name=ROLE_NAME,
+    )
+    _, restored = say(world, f"connect {role_arn}")
+    _, stopped = say(world, "stop qa-db")
+
+    assert "Type `/snooze connect` here to see this channel's External ID" in shown(
+        status
+    )
+    assert f"then type `/snooze connect {role_arn}`" in shown(status)
+    assert "SnoozeDB could not assume its role" in repair
+    assert f"External ID: `{account.external_id}`" in repair
+    assert f"--stack-name {ROLE_NAME}" in repair
+    assert storage.pending("T1", "C1") is None
+    assert f"could not assume `{role_arn}`" in shown(too_early)
+    assert "already connected to another" not in shown(restored)
+    assert "restored SnoozeDB's access to AWS account 111122223333" in shown(restored)
+    assert restored[-1]["response_type"] == "in_channel"
+    [healthy] = storage.accounts("T1", "C1")
+    assert (healthy.id, healthy.status.value, healthy.attention) == (
+        account.id,
+        "active",
+        "",
+    )
+    assert "`qa-db` (us-east-1): stopping now." in shown(stopped)
+
+
+def test_the_paste_form_of_a_broken_account_takes_only_its_own_role_arn(
+    world: OfflineWorld,
+):
+    role_arn = connect(world)
+    storage = runtime(world).storage
+    [account] = storage.accounts("T1", "C1")
+    iam = world.aws.customer_session(CUSTOMER_ACCOUNT).client("iam")
+    iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName="SnoozeDBStopStartRDS")
+    iam.delete_role(RoleName=ROLE_NAME)
+    say(world, "status")
+    world.aws.deploy_role_stack(
+        CUSTOMER_ACCOUNT,
+        account.external_id,
+        world.own_account_id,
+        stack_name=f"{ROLE_NAME}Again",
+    )
+    other = role_arn.replace(ROLE_NAME, f"{ROLE_NAME}Other")
+    metadata = f'{{"account_id": "{account.id}", "response_url": ""}}'
+
+    _, refused = client(world).view_submission(
+        CONNECT_VIEW,
+        {ROLE_ARN_BLOCK: {ROLE_ARN_INPUT: other}},
+        private_metadata=metadata,
+    )
+    world.settle()
+
+    assert isinstance(refused, dict)
+    assert refused["errors"][ROLE_ARN_BLOCK].startswith(
+        f"This form restores `{role_arn}`"
+    )
+    assert storage.accounts("T1", "C1")[0].status.value == "needs_attention"
 
 
 def test_unknown_database_gets_did_you_mean(world: OfflineWorld):
@@ -380,6 +466,23 @@ def test_disconnect_forgets_the_account_and_says_to_delete_the_stack(
 
     assert "delete the SnoozeDB stack" in reply
     assert world.runtime is not None and world.runtime.storage.accounts("T1") == []
+
+
+def test_disconnecting_the_last_account_also_forgets_the_pending_external_id(
+    world: OfflineWorld,
+):
+    connect(world)
+    say(world, "connect")
+    assert world.runtime is not None
+    storage = world.runtime.storage
+    assert storage.pending("T1", "C1") is not None
+
+    reply, _ = say(world, "disconnect")
+    again, _ = say(world, "disconnect")
+
+    assert "delete the SnoozeDB stack" in reply
+    assert storage.pending("T1", "C1") is None
+    assert again.startswith("No AWS account is connected to this channel")
 
 
 def test_slow_aws_never_holds_up_the_acknowledgement(world: OfflineWorld):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,39 @@ def test_needs_attention_is_reported_once_then_cleared(storage: Storage):
     assert (first, second) == (True, False)
     assert flagged.status is AccountStatus.NEEDS_ATTENTION
     assert storage.accounts("T1", "C1")[0].status is AccountStatus.ACTIVE
+
+
+def test_connect_typed_twice_at_once_issues_one_external_id(storage: Storage):
+    """Racing `/snooze connect`s in one channel share one pending connection."""
+    start = threading.Barrier(8)
+
+    def connect(user: int) -> tuple[str, bool]:
+        start.wait()
+        account, created = storage.pending_account("T1", "C1", f"U{user}")
+        return account.external_id, created
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(connect, range(8)))
+
+    assert len({external_id for external_id, _ in results}) == 1
+    assert [created for _, created in results].count(True) == 1
+    pending = storage.pending("T1", "C1")
+    assert pending is not None
+    assert pending.external_id == results[0][0]
+
+
+def test_a_channel_with_an_active_account_may_still_get_one_pending(
+    storage: Storage,
+):
+    """The unique index holds pending rows only: connecting a second account works."""
+    first, _ = storage.pending_account("T1", "C1", "U1")
+    storage.activate(first.id, ROLE, "111122223333", [])
+
+    second, created = storage.pending_account("T1", "C1", "U1")
+
+    assert created
+    assert second.id != first.id
+    assert [a.id for a in storage.accounts("T1", "C1")] == [first.id]
 
 
 def test_a_request_key_is_claimed_once_even_when_raced(storage: Storage):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -133,6 +134,61 @@ def test_due_one_offs_are_those_at_or_before_now_and_not_yet_done(storage: Stora
     assert found == [due]
     assert storage.due_one_offs(NOW) == []
     assert [o.instance for o in storage.one_offs("T1")] == ["111122223333/us-east-1/b"]
+
+
+def test_a_one_off_due_before_the_catch_up_window_is_dropped_and_logged(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+):
+    """A way back missed by more than a day is settled, not carried out late."""
+    late = storage.add_one_off(
+        "T1", "C1", QA_DB, Action.START, NOW - timedelta(hours=23), "U1"
+    )
+    stale = storage.add_one_off(
+        "T1",
+        "C1",
+        "111122223333/us-east-1/b",
+        Action.START,
+        NOW - timedelta(days=2),
+        "U1",
+    )
+
+    with caplog.at_level(logging.WARNING, logger="bot.storage"):
+        found = storage.due_one_offs(NOW)
+
+    assert [o.id for o in found] == [late.id]
+    assert [o.id for o in storage.one_offs("T1")] == [late.id]
+    assert f"dropped one-off {stale.id} of 111122223333/us-east-1/b" in caplog.text
+
+
+def test_removing_an_account_forgets_its_one_offs_overrides_and_busy_retries(
+    storage: Storage,
+):
+    """Only the account's instances in its channel; other accounts keep theirs."""
+    pending, _ = storage.pending_account("T1", "C1", "U1")
+    account = storage.activate(
+        pending.id, "arn:aws:iam::111122223333:role/SnoozeDBAccess", "111122223333", []
+    )
+    assert account is not None
+    other = "444455556666/us-east-1/qa-db"
+    later = NOW + timedelta(hours=3)
+    for instance in (QA_DB, other):
+        storage.add_one_off("T1", "C1", instance, Action.START, later, "U1")
+        storage.add_override("T1", "C1", instance, later, "U1")
+        storage.add_busy_retry(
+            "T1", "C1", instance, Action.STOP, "schedule", NOW, later, "backing-up"
+        )
+    elsewhere = later + timedelta(minutes=1)
+    storage.add_one_off("T1", "C2", QA_DB, Action.START, elsewhere, "U1")
+
+    storage.remove_account(account.id)
+
+    assert [(o.channel_id, o.instance) for o in storage.one_offs("T1")] == [
+        ("C1", other),
+        ("C2", QA_DB),
+    ]
+    assert [o.instance for o in storage.overrides("T1", NOW)] == [other]
+    assert [r.instance for r in storage.busy_retries()] == [other]
+    assert storage.accounts("T1") == []
 
 
 def test_a_claim_is_won_by_exactly_one_of_many_concurrent_callers(storage: Storage):

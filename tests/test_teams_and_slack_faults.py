@@ -23,7 +23,13 @@ from sqlmodel import SQLModel
 from bot import messages, slack_app
 from bot.commands import connect as connect_command
 from bot.demo import BOT_TOKEN, CUSTOMER_ACCOUNT, SIGNING_SECRET, OfflineWorld
-from bot.scheduler import Poster, run_due
+from bot.scheduler import (
+    RETRY_ATTEMPTS,
+    RETRY_BUDGET_SECONDS,
+    RETRY_FOR,
+    Poster,
+    run_due,
+)
 from bot.slack_app import CONNECT_VIEW, ROLE_ARN_BLOCK, ROLE_ARN_INPUT, web_client
 from bot.standins.slack import render
 from bot.storage import Storage
@@ -280,6 +286,115 @@ def test_a_channel_post_slack_refuses_is_kept_logged_and_shown_in_history(
     assert "1 message(s) to this channel could not be delivered" in reply
     assert f"not delivered ({code}) · In 15 minutes SnoozeDB stops `qa-db`" in reply
     assert storage(world).team_active("T1") is True
+
+
+class Seconds:
+    """Monotonic seconds that move only when the poster paces itself."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def kept_in(world: OfflineWorld, channel_id: str, count: int) -> None:
+    """Keep `count` messages Slack refused for `channel_id` (the bot was not in it)."""
+    world.slack.channels_without_bot.add(channel_id)
+    for n in range(count):
+        poster(world).post("T1", channel_id, f"message {n}")
+    world.slack.channels_without_bot.discard(channel_id)
+    world.slack.clear()
+
+
+def test_kept_messages_wait_for_the_scheduled_stop_and_take_a_bounded_time(
+    world: OfflineWorld,
+):
+    """30 kept messages at a second each: the stop and its message go out first."""
+    connect(world)
+    storage(world).assign_schedule("T1", "C1", "qa-db", OFFICE_UTC, "U1")
+    kept_in(world, "C2", 30)
+    seconds = Seconds()
+    paced = Poster(
+        storage(world),
+        web_client(BOT_TOKEN, world.slack.base_url),
+        pause=seconds.pause,
+        monotonic=seconds,
+    )
+    assert world.runtime is not None
+
+    run_due(
+        storage(world),
+        world.runtime.context.operations,
+        paced,
+        MONDAY_2000 + timedelta(seconds=5),
+        since=MONDAY_2000 - timedelta(minutes=1),
+    )
+
+    posted = [
+        call.params["channel"] for call in world.slack.calls_to("chat.postMessage")
+    ]
+    assert stops(world) == 1
+    assert posted[0] == "C1"
+    assert "`qa-db` (us-east-1): stopping now." in render(world.slack.messages("C1")[0])
+    assert 1 < posted.count("C2") <= RETRY_BUDGET_SECONDS + 1
+    assert seconds.now <= RETRY_BUDGET_SECONDS + 1
+    assert len(
+        storage(world).undelivered_in("T1", "C2", limit=50)
+    ) == 30 - posted.count("C2")
+
+
+def test_a_message_refused_every_time_is_given_up_and_still_shown_in_history(
+    world: OfflineWorld,
+):
+    connect(world)
+    world.slack.channels_without_bot.add("C1")
+    poster(world).post("T1", "C1", "In 15 minutes SnoozeDB stops `qa-db`")
+
+    for _ in range(RETRY_ATTEMPTS + 2):
+        poster(world).retry_undelivered()
+    reply, _ = say(world, "history")
+
+    assert len(world.slack.calls_to("chat.postMessage")) == RETRY_ATTEMPTS
+    assert storage(world).undelivered_notices() == []
+    assert "not delivered (not_in_channel; no longer retried)" in reply
+
+
+def test_a_message_kept_longer_than_a_day_is_given_up_without_a_call(
+    world: OfflineWorld,
+):
+    connect(world)
+    world.slack.channels_without_bot.add("C1")
+    poster(world).post("T1", "C1", "In 15 minutes SnoozeDB stops `qa-db`")
+    world.slack.channels_without_bot.discard("C1")
+    world.slack.clear()
+    later = Poster(
+        storage(world),
+        web_client(BOT_TOKEN, world.slack.base_url),
+        clock=lambda: datetime.now(UTC) + RETRY_FOR + timedelta(minutes=1),
+        pause=lambda _seconds: None,
+    )
+
+    sent = later.retry_undelivered()
+    reply, _ = say(world, "history")
+
+    assert sent == 0
+    assert world.slack.calls_to("chat.postMessage") == []
+    assert "not delivered (not_in_channel; no longer retried)" in reply
+
+
+def test_kept_messages_of_an_inactive_team_are_not_retried(world: OfflineWorld):
+    kept_in(world, "C1", 2)
+    event(world, callback("app_uninstalled", "Ev9"))
+
+    sent = poster(world).retry_undelivered()
+
+    assert sent == 0
+    assert world.slack.calls_to("chat.postMessage") == []
+    assert len(storage(world).undelivered_notices()) == 2
 
 
 def test_a_result_the_response_url_refuses_is_kept_and_shown_in_history(

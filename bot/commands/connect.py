@@ -2,6 +2,11 @@
 
 The External ID is generated here, never typed by a user: it is what stops another
 Slack team from pointing SnoozeDB at a role that is not theirs (the confused deputy).
+
+An account whose role could not be assumed (its stack deleted or changed) is repaired
+rather than connected anew: `/snooze connect` shows that account's own External ID and
+stack name, so redeploying the stack restores the same role ARN, and pasting that ARN
+checks it again and makes the account healthy.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ from bot import blocks, messages
 from bot.commands import Context, Message, Reply, Request
 from bot.commands.admins import may_manage
 from bot.commands.status import instance_lines
-from bot.domain import Account, RoleArn
+from bot.domain import Account, AccountStatus, RoleArn
 from bot.errors import RoleArnMalformed, SnoozeError
-from bot.template import deploy_command, quick_create_url, render_template
+from bot.template import (
+    DEFAULT_STACK_NAME,
+    deploy_command,
+    quick_create_url,
+    render_template,
+)
 
 OPEN_MODAL = "connect_open_modal"
 TEMPLATE_REGION = "us-east-1"
@@ -36,6 +46,15 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     refusal = may_manage(context, request)
     if refusal is not None:
         return Reply(refusal)
+    broken = needing_attention(context, request.team_id, request.channel_id)
+    if role is None and broken:
+        return Reply(instructions(context, broken[0]))
+    repaired = [a for a in broken if role is not None and a.role_arn == role.arn]
+    if role is not None and repaired:
+        return Reply(
+            Message(messages.connect_checking(role.arn)),
+            lambda: verify(context, repaired[0], role, request.user_id),
+        )
 
     account, created = context.storage.pending_account(
         request.team_id, request.channel_id, request.user_id
@@ -48,26 +67,53 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     )
 
 
+def needing_attention(context: Context, team_id: str, channel_id: str) -> list[Account]:
+    """The channel's accounts whose role could not be assumed the last time."""
+    return [
+        account
+        for account in context.storage.accounts(team_id, channel_id)
+        if account.status is AccountStatus.NEEDS_ATTENTION
+    ]
+
+
 def instructions(
     context: Context, account: Account, *, first_deploy: bool = False
 ) -> Message:
-    """The template, quick-create link, CLI command and paste button for `account`."""
+    """The template, quick-create link, CLI command and paste button for `account`.
+
+    For an account needing attention the stack name is its role's name, so that
+    redeploying gives back the role ARN the account already has.
+    """
     trusted = context.own_account_id
-    parts = [blocks.header(messages.CONNECT_TITLE)]
-    parts.append(blocks.section(messages.connect_intro(account.external_id, trusted)))
+    external_id = account.external_id
+    role = RoleArn.parse(account.role_arn)
+    stack = role.name.rsplit("/", 1)[-1] if role is not None else DEFAULT_STACK_NAME
+    repairing = account.status is AccountStatus.NEEDS_ATTENTION
+    title = messages.CONNECT_REPAIR_TITLE if repairing else messages.CONNECT_TITLE
+    parts = [blocks.header(title)]
+    if repairing:
+        parts.append(
+            blocks.section(
+                messages.connect_repair(account.aws_account_id, account.role_arn, stack)
+            )
+        )
+    parts.append(blocks.section(messages.connect_intro(external_id, trusted)))
     if context.template_url:
         url = quick_create_url(
-            context.template_url, TEMPLATE_REGION, account.external_id, trusted
+            context.template_url, TEMPLATE_REGION, external_id, trusted, stack
         )
         parts.append(blocks.section(messages.connect_quick_create(url)))
     parts.append(blocks.section(messages.CONNECT_NO_TEMPLATE_URL))
     parts.append(
         blocks.section(
-            messages.connect_cli(deploy_command(account.external_id, trusted))
+            messages.connect_cli(deploy_command(external_id, trusted, stack))
         )
     )
     parts.append(blocks.section(messages.connect_template(render_template())))
-    parts.append(blocks.section(messages.CONNECT_THEN))
+    if repairing:
+        parts.append(blocks.section(messages.connect_repair_then(account.role_arn)))
+    else:
+        parts.append(blocks.section(messages.CONNECT_THEN))
     parts.append(
         blocks.actions(
             blocks.button(
@@ -77,7 +123,9 @@ def instructions(
     )
     if first_deploy:
         parts.append(blocks.context(messages.connect_first_deploy()))
-    text = messages.connect_intro(account.external_id, trusted)
+    text = messages.connect_intro(external_id, trusted)
+    if repairing:
+        text = messages.connect_repair(account.aws_account_id, account.role_arn, stack)
     return Message(text, parts)
 
 
@@ -98,7 +146,10 @@ def verify(
     if active is None:
         return [Message(messages.role_taken())]
 
-    lines = [messages.connected(role.arn, role.aws_account_id, user_id)]
+    if account.status is AccountStatus.NEEDS_ATTENTION:
+        lines = [messages.reconnected(role.arn, role.aws_account_id, user_id)]
+    else:
+        lines = [messages.connected(role.arn, role.aws_account_id, user_id)]
     lines.extend(instance_lines(found.instances))
     if not found.instances:
         lines.append(messages.nothing_found(len(context.operations.bridge.regions)))

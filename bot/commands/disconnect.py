@@ -40,6 +40,10 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         account = accounts[0]
 
     context.storage.remove_account(account.id)
+    if pending is not None and len(accounts) == 1:
+        # The channel is left with nothing connected: the External ID handed out
+        # for a further account goes too, so a later `/snooze connect` starts afresh.
+        context.storage.remove_account(pending.id)
     text = messages.disconnected(
         account.aws_account_id, account.role_arn, request.user_id
     )

@@ -44,7 +44,11 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         lines.append(messages.undelivered_heading(len(undelivered)))
         for notice in undelivered:
             at = planning.stored_utc(notice.created_at).astimezone(zone)
-            lines.append(messages.undelivered_line(at, notice.last_error, notice.text))
+            lines.append(
+                messages.undelivered_line(
+                    at, notice.last_error, notice.text, notice.gave_up
+                )
+            )
     lines.append(messages.history_heading(identifier, zone.key))
     for entry in entries:
         at = planning.stored_utc(entry.at).astimezone(zone)

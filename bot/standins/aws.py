@@ -128,6 +128,8 @@ class AwsStandIn:
         self.assume_role_calls: list[AssumeRoleCall] = []
         self.calls: Counter[tuple[str, str]] = Counter()
         self.calls_by_region: Counter[tuple[str, str, str]] = Counter()
+        # Requests being answered right now, for tests that wait out a dead client's.
+        self.in_flight = 0
         self._host = host
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
@@ -332,6 +334,17 @@ class AwsStandIn:
     # --- the WSGI layer ------------------------------------------------------------
 
     def _wsgi(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        with self._lock:
+            self.in_flight += 1
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         request = self._read_request(environ)
