@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import boto3
+from moto.core.utils import get_pagination_model, get_service_model
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import (
@@ -154,6 +155,7 @@ class AwsStandIn:
     def start(self) -> None:
         """Reset moto's state and start serving on a free port."""
         moto_api_backend.reset()
+        _load_service_models()
         self._server = make_server(
             self._host, 0, self._wsgi, threaded=True, request_handler=_QuietHandler
         )
@@ -678,3 +680,18 @@ def _error(
 
 def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# The services the stand-in answers for.
+_SERVED = ("rds", "sts", "iam", "cloudformation")
+
+
+def _load_service_models() -> None:
+    """Load moto's service models before the first request, in one thread.
+
+    moto caches each model once loaded, but requests that arrive together before
+    that all load it at once: tens of threads parsing the RDS model for seconds.
+    """
+    for service in _SERVED:
+        get_service_model(service)
+        get_pagination_model(service)
