@@ -40,6 +40,7 @@ I/O: everything is a function of the text, the zone and the instants given.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -549,18 +550,35 @@ def _parse_options(text: str, words: Sequence[str]) -> tuple[str | None, bool]:
 def _zone(text: str, name: str) -> ZoneInfo:
     """Find an IANA zone by name, whatever its case; refuse paths and unknown names."""
     if _ZONE_NAME.fullmatch(name):
-        for key in (name, _zone_keys().get(name.lower())):
-            if key is None:
-                continue
-            try:
-                return ZoneInfo(key)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                continue
+        zone = _zone_named(name)
+        if zone is None:
+            # Only a name in another case needs the list of every zone on disk.
+            key = _zone_keys().get(name.lower())
+            zone = _zone_named(key) if key is not None else None
+        if zone is not None:
+            return zone
     _refuse(text, name, messages.SCHEDULE_UNKNOWN_ZONE)
+
+
+def _zone_named(key: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+_ZONE_KEYS_LOCK = threading.Lock()
 
 
 @cache
 def _zone_keys() -> dict[str, str]:
+    # Listing the zones reads hundreds of files: once, even when threads ask at once.
+    with _ZONE_KEYS_LOCK:
+        return _zone_keys_uncached()
+
+
+@cache
+def _zone_keys_uncached() -> dict[str, str]:
     return {key.lower(): key for key in available_timezones()}
 
 
