@@ -6,6 +6,7 @@ the messages posted later through the command's response_url.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
 from bot.server import Runtime
@@ -381,13 +382,17 @@ def test_every_assume_role_carries_the_channel_external_id(world: OfflineWorld):
     assert all(c.duration_seconds == 3600 for c in bot_calls)
 
 
-def test_temporary_credentials_appear_in_no_row_and_no_log(
+def test_temporary_credentials_appear_in_no_row_no_log_and_no_slack_message(
     world: OfflineWorld, caplog: pytest.LogCaptureFixture
 ):
+    """Every table, every log record and everything sent to Slack is searched."""
     caplog.set_level(logging.DEBUG)
     connect(world)
     say(world, "status")
-    say(world, "stop qa-db")
+    say(world, "stop qa-db for 2h")
+    say(world, "schedule tag:env=qa mon-fri 08:00-20:00 tz UTC")
+    say(world, "start qa-db")
+    say(world, "history")
 
     secrets = [
         value
@@ -398,16 +403,19 @@ def test_temporary_credentials_appear_in_no_row_and_no_log(
     ]
     assert world.runtime is not None
     with world.runtime.storage.engine.connect() as connection:
-        tables = ["account", "request_claim", "audit_entry"]
         rows = [
             str(row)
-            for table in tables
-            for row in connection.execute(text(f"SELECT * FROM {table}"))
+            for table in SQLModel.metadata.sorted_tables
+            for row in connection.execute(table.select())
         ]
     logged = [record.getMessage() + str(record.args) for record in caplog.records]
+    sent = [json.dumps(call.params) for call in world.slack.calls]
+    sent += [json.dumps(post.body) for post in world.slack.responses]
     assert secrets
+    assert len(rows) > 5 and sent
     assert not [s for s in secrets if any(s in row for row in rows)]
     assert not [s for s in secrets if any(s in line for line in logged)]
+    assert not [s for s in secrets if any(s in body for body in sent)]
 
 
 def test_status_in_a_direct_message_replies_through_response_url(world: OfflineWorld):
