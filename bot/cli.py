@@ -12,16 +12,33 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot import messages
 from bot.errors import SnoozeError
 
+# The years bot.schedule can walk from: a day either side must still be a date.
+FIRST_YEAR = 2
+LAST_YEAR = 9998
 
-def _instant(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            "give an offset, for example 2026-12-07T12:00:00Z"
-        )
+
+def _instant(text: str) -> datetime | None:
+    """The instant `--at` names, or None when it is not an aware ISO-8601 instant."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
     return moment
+
+
+def _count(text: str) -> int | None:
+    """The number `--count` names, or None when it is not one from 1 to the limit."""
+    from bot.schedule import MAX_TRANSITIONS
+
+    if not text.strip().isdecimal():
+        return None
+    count = int(text)
+    return count if 1 <= count <= MAX_TRANSITIONS else None
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -50,14 +67,25 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "text", help='a schedule, for example "mon-fri 08:00-20:00 tz UTC"'
     )
-    explain.add_argument("--at", type=_instant, required=True, help="ISO-8601 instant")
-    explain.add_argument("--count", type=int, default=2, help="how many transitions")
+    # Both are checked in `_explain`, not by argparse, so a bad value gets one
+    # sentence naming the allowed values instead of a usage dump.
+    explain.add_argument("--at", required=True, help="ISO-8601 instant with offset")
+    explain.add_argument("--count", default="2", help="how many transitions (1-1000)")
     return parser
 
 
-def _explain(text: str, at: datetime, count: int) -> int:
+def _explain(text: str, at_text: str, count_text: str) -> int:
     from bot import schedule
 
+    at = _instant(at_text)
+    if at is None:
+        print(messages.explain_at_invalid(at_text), file=sys.stderr)
+        return 2
+    count = _count(count_text)
+    if count is None:
+        limit = schedule.MAX_TRANSITIONS
+        print(messages.explain_count_invalid(count_text, limit), file=sys.stderr)
+        return 2
     try:
         result = schedule.explain(text, at, count)
     except SnoozeError as error:

@@ -178,6 +178,24 @@ def time_too_far(limit: str) -> str:
     return f"that is more than {limit} away"
 
 
+# `snoozedb schedule explain`: its options, on stderr.
+
+
+def explain_at_invalid(text: str) -> str:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return (
+        f"--at takes an ISO-8601 instant with an offset between the years 2 and 9998, "
+        f"not `{shown}`; try --at 2026-12-07T12:00:00Z."
+    )
+
+
+def explain_count_invalid(text: str, limit: int) -> str:
+    shown = text if len(text) <= 20 else text[:17] + "..."
+    return (
+        f"--count takes a whole number from 1 to {limit}, not `{shown}`; try --count 5."
+    )
+
+
 # --- Help and dispatch -----------------------------------------------------------
 
 USAGE_CONNECT = "/snooze connect [ROLE_ARN]"

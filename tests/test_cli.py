@@ -204,3 +204,41 @@ def wait_for_health(url: str, server: subprocess.Popen[str]) -> str:
         except OSError:
             pause.wait(0.1)
     return "no answer"
+
+
+EXPLAIN = (str(SNOOZEDB), "schedule", "explain", "mon-fri 08:00-20:00 tz UTC")
+
+
+def test_schedule_explain_lists_as_many_transitions_as_count_asks(tmp_path: Path):
+    result = run(tmp_path, *EXPLAIN, "--at", "2026-12-07T12:00:00Z", "--count", "3")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"action"') == 3
+
+
+@pytest.mark.parametrize("count", ["100000", "1001", "-3", "0", "three"])
+def test_schedule_explain_refuses_a_bad_count_naming_the_allowed_range(
+    tmp_path: Path, count: str
+):
+    result = run(tmp_path, *EXPLAIN, "--at", "2026-12-07T12:00:00Z", "--count", count)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "from 1 to 1000" in result.stderr
+    assert f"`{count}`" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["tomorrow", "2026-02-30T12:00:00Z", "2026-12-07T12:00:00", "9999-12-31T23:00Z"],
+)
+def test_schedule_explain_refuses_a_malformed_at_with_an_example(
+    tmp_path: Path, at: str
+):
+    result = run(tmp_path, *EXPLAIN, "--at", at)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--at 2026-12-07T12:00:00Z" in result.stderr
+    assert_one_sentence(result.stderr)
