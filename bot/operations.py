@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot import rules
 from bot.aws_bridge import AccountSession, AwsBridge, ScanResult
@@ -227,6 +228,7 @@ class Operations:
         *,
         actor: str,
         manual: bool,
+        now: datetime,
         confirmed: bool = False,
     ) -> ActionReport:
         """Stop or start every instance `target` names in the given accounts.
@@ -237,6 +239,8 @@ class Operations:
             action: stop or start.
             actor: who asked (`user:U123`) or which schedule, for the audit log.
             manual: a person named the instance (excluded ones then need confirming).
+            now: the current instant, remembered with each stop and start made, so
+                the scheduler's seven-day rule knows the bot made them.
             confirmed: the person confirmed acting on an excluded instance.
 
         Returns:
@@ -274,6 +278,12 @@ class Operations:
             self.storage.record_outcomes(
                 accounts[0].team_id, accounts[0].channel_id, actor, taken
             )
+        # A stop made here is the bot's, as a scheduled one is: when RDS restarts the
+        # instance seven days later the scheduler stops it again; a start made here
+        # is no RDS restart.
+        self.storage.note_bot_actions(
+            [(o.ref.qualified, o.action) for o in outcomes if o.kind in _DONE], now
+        )
         for outcome in outcomes:
             logger.info(
                 "%s %s by %s: %s",

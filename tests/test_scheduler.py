@@ -347,6 +347,55 @@ def test_seven_day_restart_by_rds_is_stopped_again_with_the_reason(world: Offlin
     )
 
 
+def type_at(world: OfflineWorld, line: str, now: datetime) -> None:
+    """Type a /snooze line as U9 in C1 with the bot's clock at `now`; let it finish."""
+    assert world.runtime is not None and world.requests is not None
+    world.runtime.context.clock = lambda: now
+    status, _ = world.requests.command(line, user_id="U9", channel_id="C1")
+    world.settle()
+    assert status == 200
+
+
+def restarted_by_rds(world: OfflineWorld) -> None:
+    """RDS starts the stopped instance by itself, as it does after seven days."""
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "available")
+
+
+def test_seven_day_restart_after_a_manual_stop_is_stopped_again(world: OfflineWorld):
+    """A `/snooze stop` is the bot's stop too: RDS's restart a week later is undone."""
+    assign(world, "qa-db", OFFICE_UTC)
+    stopped_at = MONDAY_2000 + timedelta(hours=1)  # after the window, kept running
+    type_at(world, "stop qa-db", stopped_at)
+    restarted_by_rds(world)
+    sweep = stopped_at + timedelta(days=7, seconds=5)  # the hourly sweep, 7 days on
+
+    run(world, sweep)
+
+    assert stops(world) == 2
+    posted = channel(world)
+    assert len(posted) == 1
+    assert "RDS starts a database by itself after seven days stopped" in posted[0]
+    assert "`qa-db` (us-east-1): stopping now." in posted[0]
+
+
+def test_manual_start_near_day_seven_is_not_taken_for_an_rds_restart(
+    world: OfflineWorld,
+):
+    """Stopped by the schedule, started by `/snooze start` a week on: left running."""
+    assign(world, "qa-db", OFFICE_UTC)
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+    week_on = MONDAY_2000 + timedelta(days=7, minutes=30)
+    type_at(world, "start qa-db", week_on)
+    restarted_by_rds(world)  # whatever moto says, it is up when the sweep looks
+    sweep = MONDAY_2000 + timedelta(days=7, hours=1, seconds=5)
+
+    run(world, sweep)
+
+    assert starts(world) == 1
+    assert stops(world) == 1
+    assert len(channel(world)) == 1  # the scheduled stop of a week ago only
+
+
 def test_a_person_starting_outside_the_schedule_is_left_alone_without_enforce(
     world: OfflineWorld,
 ):
@@ -382,12 +431,20 @@ def test_broken_role_is_told_once_and_not_retried_in_a_storm(world: OfflineWorld
 
     run(world, MONDAY_2000 + timedelta(seconds=5))
     run(world, MONDAY_2000 + timedelta(days=1, seconds=5))
+    assumed_by_the_runs = len(world.aws.assume_role_calls)
+    assert world.requests is not None
+    _, acked = world.requests.command("status", user_id="U9", channel_id="C1")
+    world.settle()
 
     posted = channel(world)
+    status = render(acked) + "\n".join(render(r.body) for r in world.slack.responses)
     assert len(posted) == 1
     assert "could not reach AWS account 111122223333" in posted[0]
-    assert len(world.aws.assume_role_calls) == 2
-    assert storage_of(world).accounts("T1")[0].attention
+    assert f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/{ROLE_NAME}" in posted[0]
+    assert "stack was deleted" in posted[0]  # the likely cause
+    assert "/snooze connect" in posted[0]  # and how to fix it
+    assert assumed_by_the_runs == 2  # one a run: no retry storm
+    assert "needs attention" in status
 
 
 def test_channel_the_bot_left_keeps_the_message_for_retry(

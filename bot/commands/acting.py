@@ -124,6 +124,7 @@ def run(
             action,
             actor=f"user:{request.user_id}",
             manual=TagSelector.parse(target) is None,
+            now=context.clock(),
             confirmed=confirmed,
         )
     except SnoozeError as error:
