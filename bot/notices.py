@@ -219,6 +219,7 @@ def register(app: App, context: Context, responder: Any) -> None:
                 request.channel_id,
                 names,
                 context.clock(),
+                actor=f"user:{request.user_id}",
             )
             lines = [messages.stopped_now_by(request.user_id)]
             lines += [f"• {messages.outcome_sentence(o)}" for o in outcomes]

@@ -1097,6 +1097,8 @@ def stop_now(
     channel_id: str,
     qualified: Iterable[str],
     now: datetime,
+    *,
+    actor: str,
 ) -> list[Outcome]:
     """Stop the named instances now, with one role assumption per account.
 
@@ -1107,6 +1109,8 @@ def stop_now(
         channel_id: the channel whose accounts hold the instances.
         qualified: `account/region/identifier` names.
         now: the current instant.
+        actor: who clicked, as manual commands name them (`user:U123`), for the
+            audit log and so `/snooze history`.
 
     Returns:
         One outcome per instance found.
@@ -1130,7 +1134,7 @@ def stop_now(
                     _act(storage, session, world, account, instance, Action.STOP, run)
             storage.note_bot_actions(run.done, now)
             outcomes.extend(run.outcomes)
-    storage.record_outcomes(team_id, channel_id, "notice", outcomes)
+    storage.record_outcomes(team_id, channel_id, actor, outcomes)
     return outcomes
 
 

@@ -544,6 +544,18 @@ def test_stop_now_button_stops_at_once(world: OfflineWorld):
     assert "@U9 asked to stop these now" in render(world.slack.responses[-1].body)
 
 
+def test_stop_now_button_names_who_clicked_in_history(world: OfflineWorld):
+    notice = notice_at(world)
+    click(world, notice, notices.STOP_NOW)
+    assert world.requests is not None
+
+    status, body = world.requests.command("history", user_id="U9", channel_id="C1")
+
+    assert status == 200
+    lines = render(body).splitlines()
+    assert lines[1].endswith("· @U9 · stop `qa-db` (us-east-1) · stopped")
+
+
 def test_keep_running_is_acknowledged_before_a_rate_limited_post_waits(
     world: OfflineWorld, monkeypatch: pytest.MonkeyPatch
 ):
