@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -155,9 +156,41 @@ def _serve_gunicorn(settings: Settings) -> int:
     return 0
 
 
-def _serve_socket(settings: Settings) -> int:
+class SocketConnection(Protocol):
+    """What `_serve_socket` needs of bolt's SocketModeHandler."""
+
+    def connect(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _socket_mode_handler(app: App, app_token: str) -> SocketConnection:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    return SocketModeHandler(app, app_token)
+
+
+def _serve_socket(
+    settings: Settings,
+    connection_for: Callable[[App, str], SocketConnection] = _socket_mode_handler,
+) -> int:
+    """Run in Socket Mode until SIGTERM or SIGINT, then stop cleanly and return 0.
+
+    bolt's `SocketModeHandler.start()` blocks forever, so a signal handler alone
+    cannot end it: the main thread connects, waits for the signal, then closes the
+    connection (its close waits for the envelopes being handled), stops the
+    scheduler and posts the replies still pending.
+
+    Args:
+        settings: The checked settings; SLACK_APP_TOKEN must be set.
+        connection_for: Builds the Socket Mode connection (tests pass a fake).
+
+    Returns:
+        The exit status.
+
+    Raises:
+        SettingInvalid: SLACK_APP_TOKEN is not set.
+    """
     if not settings.slack_app_token:
         raise SettingInvalid(
             "SLACK_APP_TOKEN",
@@ -167,14 +200,25 @@ def _serve_socket(settings: Settings) -> int:
     from bot.scheduler import engine_for
 
     engine = engine_for(settings, runtime.storage, runtime.context.operations)
-    engine.start()
-
-    def stop(*_: object) -> None:
+    connection = connection_for(runtime.app, settings.slack_app_token)
+    stopping = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        engine.start()
+        connection.connect()
+        logger.info("connected in Socket Mode")
+        stopping.wait()
+        logger.info("stopping: finishing the requests and accounts in progress")
+    finally:
+        connection.close()
         engine.shutdown()
         runtime.close()
-
-    signal.signal(signal.SIGTERM, stop)
-    SocketModeHandler(runtime.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    logger.info("Socket Mode stopped")
     return 0
 
 

@@ -1,11 +1,13 @@
 """The `snoozedb` command line, run as a user runs it: a separate process.
 
 Each process gets a clean environment (no Slack or AWS settings, a throwaway home),
-so what it prints is what a newcomer sees on a fresh machine.
+so what it prints is what a newcomer sees on a fresh machine. Socket Mode's SIGTERM
+path runs in this process instead, with a stand-in for the Slack connection.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -16,6 +18,11 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode.cfn_yaml import loads as load_cloudformation
+from slack_bolt import App
+
+from bot import scheduler
+from bot.config import Settings
+from bot.server import _serve_socket
 
 SNOOZEDB = Path(sys.executable).with_name("snoozedb")
 ROLE_ACTIONS = {
@@ -242,3 +249,60 @@ def test_schedule_explain_refuses_a_malformed_at_with_an_example(
     assert result.stdout == ""
     assert "--at 2026-12-07T12:00:00Z" in result.stderr
     assert_one_sentence(result.stderr)
+
+
+class FakeSocketConnection:
+    """Stands in for bolt's SocketModeHandler; connecting sends this process SIGTERM."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.scheduler_ran_while_connected = False
+
+    def connect(self) -> None:
+        self.calls.append("connect")
+        self.scheduler_ran_while_connected = bool(scheduler._ENGINES)
+        # From another thread, as an orchestrator's signal arrives while the main
+        # thread waits; Python runs the handler in the main thread.
+        threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def give_up_waiting(signum: int, frame: object) -> None:
+    raise AssertionError("snoozedb socket was still waiting 30 s after SIGTERM")
+
+
+def test_socket_mode_closes_its_connection_and_returns_0_on_sigterm(tmp_path: Path):
+    """bolt's start() blocks forever; SIGTERM must end the wait, not only the engine."""
+    settings = Settings(
+        slack_app_token="xapp-test",
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="secret",
+        slack_api_url="http://127.0.0.1:9/api/",
+        database_url=f"sqlite:///{tmp_path / 'socket.sqlite3'}",
+        snoozedb_aws_account_id="123456789012",
+        snoozedb_regions=("us-east-1",),
+    )
+    connection = FakeSocketConnection()
+    made_for: list[tuple[App, str]] = []
+
+    def connection_for(app: App, app_token: str) -> FakeSocketConnection:
+        made_for.append((app, app_token))
+        return connection
+
+    handler_before = signal.getsignal(signal.SIGTERM)
+    previous_alarm = signal.signal(signal.SIGALRM, give_up_waiting)
+    signal.alarm(30)
+    try:
+        code = _serve_socket(settings, connection_for)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+
+    assert code == 0
+    assert connection.calls == ["connect", "close"]
+    assert [token for _, token in made_for] == ["xapp-test"]
+    assert connection.scheduler_ran_while_connected
+    assert scheduler._ENGINES == {}, "the scheduler was not shut down"
+    assert signal.getsignal(signal.SIGTERM) == handler_before
