@@ -1044,6 +1044,53 @@ def stopped_now_by(user_id: str) -> str:
     return f"<@{user_id}> asked to stop these now instead of on schedule:"
 
 
+# `/snooze notice [MINUTES]`: how long before a scheduled stop the channel is warned.
+
+USAGE_NOTICE = "/snooze notice [MINUTES]"
+SUMMARY_NOTICE = (
+    "show or set how many minutes before a scheduled stop the channel is warned; "
+    "`notice 0` turns the warning off"
+)
+NOTICE_ONE_NUMBER = "Give one number of minutes."
+
+
+def _minutes(minutes: int) -> str:
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def notice_current(minutes: int) -> str:
+    if minutes <= 0:
+        return (
+            "This channel is not warned before scheduled stops. Type "
+            "`/snooze notice 15` to be warned 15 minutes ahead."
+        )
+    return (
+        f"This channel is warned {_minutes(minutes)} before each scheduled stop. Type "
+        "`/snooze notice MINUTES` to change it, or `/snooze notice 0` to turn it off."
+    )
+
+
+def notice_set(user_id: str, minutes: int) -> str:
+    if minutes <= 0:
+        return (
+            f"<@{user_id}> turned off the warning before scheduled stops in this "
+            "channel; type `/snooze notice 15` to turn it back on."
+        )
+    return (
+        f"<@{user_id}> set the warning before each scheduled stop in this channel to "
+        f"{_minutes(minutes)}."
+    )
+
+
+def notice_not_minutes(text: str, limit: int) -> str:
+    shown = text if len(text) <= 20 else text[:17] + "..."
+    return (
+        f"`{shown}` is not a number of minutes from 0 to {limit}; type "
+        "`/snooze notice 30` to be warned 30 minutes ahead, or `/snooze notice 0` "
+        "to turn the warning off."
+    )
+
+
 # --- Who may connect -------------------------------------------------------------
 # Workspace admins and owners, and the people and user groups they name with
 # `/snooze admins`, may connect and disconnect accounts. Mentions reach the bot as

@@ -706,3 +706,68 @@ def test_user_zones_are_remembered_for_an_hour_and_errors_give_none():
 
     assert (first, cached, failed) == ("Europe/London", "Europe/London", None)
     assert api.asked == ["U1", "U1"]
+
+
+# --- /snooze notice ----------------------------------------------------------------
+
+
+def test_notice_without_a_number_shows_the_default_of_15_minutes(world: OfflineWorld):
+    reply, later = say(world, "notice")
+
+    assert "warned 15 minutes before each scheduled stop" in reply
+    assert "`/snooze notice 0`" in reply
+    assert later == []
+
+
+def test_notice_sets_the_lead_time_for_this_channel_and_tells_the_channel(
+    world: OfflineWorld,
+):
+    assert world.requests is not None
+
+    status, body = world.requests.command("notice 30", user_id="U7")
+    shown_after, _ = say(world, "notice")
+
+    assert status == 200
+    assert isinstance(body, dict)
+    assert body["response_type"] == "in_channel"
+    assert "@U7 set the warning before each scheduled stop" in render(body)
+    assert "to 30 minutes" in render(body)
+    assert storage(world).notice_minutes("T1", "C1") == 30
+    assert storage(world).notice_minutes("T1", "C2") == 15
+    assert "warned 30 minutes before" in shown_after
+
+
+def test_notice_0_turns_the_warning_off(world: OfflineWorld):
+    reply, _ = say(world, "notice 0")
+    shown_after, _ = say(world, "notice")
+
+    assert "turned off the warning" in reply
+    assert storage(world).notice_minutes("T1", "C1") == 0
+    assert "not warned before scheduled stops" in shown_after
+
+
+@pytest.mark.parametrize("typed", ["soon", "121", "-5", "1.5", "99999999999999999999"])
+def test_notice_refuses_what_is_not_minutes_from_0_to_120_with_an_example(
+    world: OfflineWorld, typed: str
+):
+    storage(world).set_notice_minutes("T1", "C1", 20)
+
+    reply, _ = say(world, f"notice {typed}")
+
+    assert f"`{typed}` is not a number of minutes from 0 to 120" in reply
+    assert "`/snooze notice 30`" in reply
+    assert "\n" not in reply
+    assert storage(world).notice_minutes("T1", "C1") == 20
+
+
+def test_notice_with_two_numbers_names_the_usage(world: OfflineWorld):
+    reply, _ = say(world, "notice 10 20")
+
+    assert reply == "Give one number of minutes. Type `/snooze notice [MINUTES]`."
+    assert storage(world).notice_minutes("T1", "C1") == 15
+
+
+def test_help_lists_the_notice_command(world: OfflineWorld):
+    reply, _ = say(world, "help")
+
+    assert "`/snooze notice [MINUTES]`" in reply

@@ -595,3 +595,21 @@ def test_a_button_result_the_response_url_refuses_is_kept_and_sent_again(
     assert kept.last_error == "response_url http_404"
     assert "@U9" in channel(world)[-1]
     assert storage_of(world).undelivered_in("T1", "C1") == []
+
+
+def test_prestop_notice_comes_at_the_lead_time_the_channel_set(world: OfflineWorld):
+    """`/snooze notice 30`: the warning comes 30 minutes ahead, and only then."""
+    assign(world, "qa-db", OFFICE_UTC)
+    assert world.requests is not None
+    status, _ = world.requests.command("notice 30", channel_id="C1")
+    world.settle()
+
+    run(world, MONDAY_2000 - timedelta(minutes=30) + timedelta(seconds=5))
+    at_30 = channel(world)
+    run(world, MONDAY_2000 - timedelta(minutes=15) + timedelta(seconds=5))
+
+    assert status == 200
+    assert len(at_30) == 1
+    assert "In 30 minutes (20:00 UTC) SnoozeDB stops `qa-db`" in at_30[0]
+    assert channel(world) == at_30, "no second notice at the default 15 minutes"
+    assert stops(world) == 0

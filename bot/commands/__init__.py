@@ -118,6 +118,7 @@ def _table() -> dict[str, Subcommand]:
         help,
         history,
         next,
+        notice,
         schedule,
         start,
         status,
@@ -169,6 +170,13 @@ def _table() -> dict[str, Subcommand]:
             read_only_words=("list",),
         ),
         Subcommand("next", next.handle, messages.USAGE_NEXT, messages.SUMMARY_NEXT),
+        Subcommand(
+            "notice",
+            notice.handle,
+            messages.USAGE_NOTICE,
+            messages.SUMMARY_NOTICE,
+            changes_state=True,
+        ),
         Subcommand(
             "explain", explain.handle, messages.USAGE_EXPLAIN, messages.SUMMARY_EXPLAIN
         ),
