@@ -785,6 +785,15 @@ def next_by_one_off(user_id: str) -> str:
     return f"one-off by <@{user_id}>"
 
 
+def next_by_override(user_id: str, schedule: str | None) -> str:
+    """Why a stop comes when a keep-running ends; `schedule` as `next_by_schedule`."""
+    if schedule is None:
+        return (
+            f"keep-running by <@{user_id}> ends, if its schedule wants it stopped then"
+        )
+    return f"keep-running by <@{user_id}> ends; {schedule}"
+
+
 # `/snooze explain`
 
 EXPLAIN_ONE = "Name one database, not a tag selector."

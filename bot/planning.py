@@ -111,12 +111,16 @@ class Coming:
     """One action `/snooze next` lists: what, when, to which target, and because of what.
 
     Attributes:
-        at: The instant, in the schedule's zone (UTC for a one-off).
+        at: The instant, in the schedule's zone (UTC for a one-off or an override).
         action: Start or stop.
-        target: The assignment's target or the one-off's qualified instance.
-        source: DIRECT, TAG_SELECTOR or ONE_OFF.
-        saved: The schedule, None for a one-off.
+        target: The assignment's target, the one-off's or override's qualified
+            instance, or `tag:snoozedb:schedule=<name>` for a saved schedule that
+            instances follow through their tag.
+        source: DIRECT, TAG_SELECTOR, INSTANCE_TAG, ONE_OFF or OVERRIDE.
+        saved: The schedule; None for a one-off, and for an override's end when the
+            schedule underneath is not known without asking AWS.
         one_off: The one-off, for a one-off.
+        override: The keep-running override, for the stop when it ends.
     """
 
     at: datetime
@@ -125,6 +129,7 @@ class Coming:
     source: Source
     saved: SavedSchedule | None = None
     one_off: OneOff | None = None
+    override: Override | None = None
 
 
 @lru_cache(maxsize=2048)
@@ -287,55 +292,129 @@ def coming(
     one_offs: Iterable[OneOff],
     now: datetime,
     *,
+    overrides: Iterable[Override] = (),
+    named: Iterable[SavedSchedule] = (),
     count: int = 10,
 ) -> list[Coming]:
     """The channel's coming actions, soonest first, for `/snooze next`.
 
     Each assignment contributes its schedule's transitions; each pending one-off its
-    way back. A pending one-off on an instance a direct assignment names hides that
-    assignment's transitions until the one-off is due, as `applicable` does. Tag
-    selectors are listed by their selector, without asking AWS which instances match.
+    way back; each active keep-running override the stop when it ends; each saved
+    schedule the transitions of the instances tagged `snoozedb:schedule=<name>`. A
+    pending one-off or an override on an instance a direct assignment names holds
+    that assignment's transitions until it ends, as `applicable` does. Tag selectors
+    and instance tags are listed by their tag, without asking AWS which instances
+    carry it, so an override on an instance they cover is listed on its own, its
+    stop depending on the schedule then.
 
     Args:
         assignments: The channel's assignments.
         one_offs: The channel's one-offs.
         now: The current instant, aware.
+        overrides: The channel's keep-running overrides (expired ones are ignored).
+        named: The channel's saved schedules with a name.
         count: How many actions to return at most.
 
     Returns:
         Up to `count` actions in time order.
     """
     moment = _utc(now)
+    assignments = list(assignments)
     pending = [o for o in one_offs if stored_utc(o.due_at) > moment]
+    active = [o for o in overrides if stored_utc(o.until) > moment]
     found = [
         Coming(stored_utc(o.due_at), o.action, o.instance, Source.ONE_OFF, one_off=o)
         for o in pending
     ]
+    found.extend(_override_ends(assignments, active))
 
+    holds = [(o.instance, stored_utc(o.due_at)) for o in pending]
+    holds += [(o.instance, stored_utc(o.until)) for o in active]
     for assignment in assignments:
         selector = TagSelector.parse(assignment.target) is not None
         source = Source.TAG_SELECTOR if selector else Source.DIRECT
         held = max(
             (
-                stored_utc(o.due_at)
-                for o in pending
-                if not selector and _names(assignment.target, o.instance)
+                until
+                for instance, until in holds
+                if not selector and _names(assignment.target, instance)
             ),
             default=moment,
         )
-        for step in parsed(assignment.schedule.text).transitions(held, count):
-            found.append(
-                Coming(
-                    step.at, step.action, assignment.target, source, assignment.schedule
-                )
+        found.extend(
+            _transitions_of(assignment.schedule, assignment.target, source, held, count)
+        )
+    for saved in named:
+        if saved.name:
+            target = f"tag:{SCHEDULE_TAG}={saved.name}"
+            found.extend(
+                _transitions_of(saved, target, Source.INSTANCE_TAG, moment, count)
             )
     found.sort(key=lambda c: (_utc(c.at), c.target, c.action.value))
     return found[:count]
 
 
-def _names(target: str, qualified: str) -> bool:
+def _override_ends(
+    assignments: Sequence[Assignment], active: Iterable[Override]
+) -> list[Coming]:
+    """The stop at the end of each instance's longest override, where one is wanted.
+
+    With a direct assignment the schedule is known: the stop is listed only when it
+    wants the instance stopped when the override ends, as the scheduler decides.
+    Otherwise the instance's tags decide, which only AWS knows: the end is listed
+    without a schedule.
+    """
+    longest: dict[str, Override] = {}
+    for override in active:
+        kept = longest.get(override.instance)
+        if kept is None or stored_utc(override.until) > stored_utc(kept.until):
+            longest[override.instance] = override
+    ends = []
+    direct = [a for a in assignments if TagSelector.parse(a.target) is None]
+    for override in longest.values():
+        until = stored_utc(override.until)
+        qualified = override.instance
+        chosen = _direct(_ref(qualified), direct)
+        if chosen is None:
+            ends.append(
+                Coming(
+                    until, Action.STOP, qualified, Source.OVERRIDE, override=override
+                )
+            )
+            continue
+        schedule = parsed(chosen.schedule.text)
+        if schedule.desired_at(until) is Desired.STOPPED:
+            at = until.astimezone(schedule.zone)
+            ends.append(
+                Coming(
+                    at,
+                    Action.STOP,
+                    qualified,
+                    Source.OVERRIDE,
+                    chosen.schedule,
+                    None,
+                    override,
+                )
+            )
+    return ends
+
+
+def _transitions_of(
+    saved: SavedSchedule, target: str, source: Source, since: datetime, count: int
+) -> list[Coming]:
+    return [
+        Coming(step.at, step.action, target, source, saved)
+        for step in parsed(saved.text).transitions(since, count)
+    ]
+
+
+def _ref(qualified: str) -> InstanceRef:
     account, region, identifier = [*qualified.split("/"), "", ""][:3]
-    return targets_instance(target, InstanceRef(account, region, identifier))
+    return InstanceRef(account, region, identifier)
+
+
+def _names(target: str, qualified: str) -> bool:
+    return targets_instance(target, _ref(qualified))
 
 
 def _direct(ref: InstanceRef, assignments: Sequence[Assignment]) -> Assignment | None:

@@ -211,3 +211,26 @@ def test_coming_merges_schedules_and_one_offs_and_holds_schedules_behind_one_off
         ("batch-db", Action.START, 8),
     ]
     assert [c.source for c in found[:2]] == [Source.ONE_OFF, Source.TAG_SELECTOR]
+
+
+def test_coming_holds_a_direct_schedule_behind_an_override_until_it_ends():
+    until = MONDAY_NOON + timedelta(hours=9)  # 21:00, past the 20:00 stop
+    kept = Override(1, "T1", "C1", REF.qualified, until, "U9")
+    assignments = [assign(1, "batch-db", OFFICE)]
+
+    found = coming(assignments, [], MONDAY_NOON, overrides=[kept], count=3)
+
+    assert [(c.target, c.action, c.at.astimezone(UTC)) for c in found] == [
+        (REF.qualified, Action.STOP, until),
+        ("batch-db", Action.START, datetime(2025, 3, 25, 8, 0, tzinfo=UTC)),
+        ("batch-db", Action.STOP, datetime(2025, 3, 25, 20, 0, tzinfo=UTC)),
+    ]
+    assert found[0].source is Source.OVERRIDE and found[0].saved == OFFICE
+
+
+def test_coming_lists_a_saved_schedule_by_the_instance_tag_that_selects_it():
+    found = coming([], [], MONDAY_NOON, named=[WEEKENDS], count=1)
+
+    assert [(c.target, c.action, c.source) for c in found] == [
+        ("tag:snoozedb:schedule=weekends", Action.START, Source.INSTANCE_TAG)
+    ]

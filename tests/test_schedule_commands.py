@@ -521,6 +521,88 @@ def test_next_lists_schedules_and_one_offs_in_time_order(world: OfflineWorld):
     assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes
 
 
+def test_next_shows_the_stop_after_keep_running_instead_of_the_old_one(
+    world: OfflineWorld,
+):
+    """ "Keep running 1 hour" before the 20:00 stop: the stop comes at 21:00 instead."""
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    until = THURSDAY_NOON + timedelta(hours=9)
+    storage(world).add_override("T1", "C1", QA_DB, until, "U9")
+
+    reply, _ = say(world, "next")
+
+    lines = reply.splitlines()
+    assert lines[1] == (
+        f"• Thu 27 Mar 21:00 (UTC) · stop `{QA_DB}` · keep-running by @U9 ends; "
+        "`mon-fri 08:00-20:00 tz UTC`"
+    )
+    assert lines[2] == (
+        "• Fri 28 Mar 08:00 (UTC) · start `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+    )
+    assert "Thu 27 Mar 20:00" not in reply
+
+
+def test_next_after_keep_running_past_the_window_lists_no_stop_then(
+    world: OfflineWorld,
+):
+    """Kept running into the next window: no stop when it ends, the schedule's next."""
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    until = datetime(2025, 3, 28, 8, 0, tzinfo=UTC)  # the window reopens then
+    storage(world).add_override("T1", "C1", QA_DB, until, "U9")
+
+    reply, _ = say(world, "next")
+
+    lines = reply.splitlines()
+    assert lines[1] == (
+        "• Fri 28 Mar 20:00 (UTC) · stop `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+    )
+    assert "keep-running" not in reply
+
+
+def test_next_lists_schedules_instances_follow_through_their_tag(
+    world: OfflineWorld,
+):
+    tag(world, "reports-db", "snoozedb:schedule", "office-hours", region="eu-west-1")
+    connect(world)
+    say(world, "schedule define office-hours mon-fri 08:00-20:00 tz Europe/London")
+    describes = world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")]
+
+    reply, _ = say(world, "next")
+
+    lines = reply.splitlines()
+    assert lines[1] == (
+        "• Thu 27 Mar 20:00 (Europe/London) · stop databases tagged "
+        "`snoozedb:schedule=office-hours` · schedule `office-hours`"
+    )
+    assert lines[2].startswith("• Fri 28 Mar 08:00 (Europe/London) · start ")
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes
+
+
+def test_next_lists_a_keep_running_on_a_tag_selected_database_on_its_own(
+    world: OfflineWorld,
+):
+    """Which schedule a tag gives is AWS's to say: the end is listed with an "if"."""
+    world.slack.users["U1"] = {"tz": "Europe/Paris"}
+    connect(world)
+    say(world, "schedule tag:team=qa mon-fri 08:00-20:00 tz UTC")
+    until = THURSDAY_NOON + timedelta(hours=9)
+    storage(world).add_override("T1", "C1", QA_DB, until, "U9")
+
+    reply, _ = say(world, "next")
+
+    lines = reply.splitlines()
+    assert lines[1] == (
+        "• Thu 27 Mar 20:00 (UTC) · stop databases tagged `team=qa` · "
+        "`mon-fri 08:00-20:00 tz UTC`"
+    )
+    assert lines[2] == (
+        f"• Thu 27 Mar 22:00 (Europe/Paris) · stop `{QA_DB}` · keep-running by @U9 "
+        "ends, if its schedule wants it stopped then"
+    )
+
+
 def test_next_with_nothing_scheduled_says_how_to_schedule(world: OfflineWorld):
     connect(world)
 

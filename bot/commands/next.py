@@ -1,8 +1,10 @@
-"""`/snooze next`: the channel's coming actions, from schedules and one-offs.
+"""`/snooze next`: the channel's coming actions, from schedules, one-offs and overrides.
 
 Needs no AWS: direct targets are listed by name, tag selectors by their tag ("databases
-tagged `team=qa`") rather than by scanning for the instances they match today. Times
-of a schedule are shown on its own clock; a one-off's on the asker's clock.
+tagged `team=qa`") rather than by scanning for the instances they match today, and so
+are saved schedules that instances follow through their `snoozedb:schedule` tag. A
+keep-running override holds a direct target's transitions until it ends. Times of a
+schedule are shown on its own clock; a one-off's on the asker's clock.
 """
 
 from __future__ import annotations
@@ -30,23 +32,38 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
             Message(messages.usage_error(messages.TYPE_IT_ALONE, messages.USAGE_NEXT))
         )
     storage = context.storage
-    assignments = storage.assignments(request.team_id, request.channel_id)
-    one_offs = storage.one_offs(request.team_id, request.channel_id)
-    found = planning.coming(assignments, one_offs, context.clock(), count=SHOWN)
+    team_id, channel_id = request.team_id, request.channel_id
+    now = context.clock()
+    overrides = [
+        o for o in storage.overrides(team_id, now) if o.channel_id == channel_id
+    ]
+    found = planning.coming(
+        storage.assignments(team_id, channel_id),
+        storage.one_offs(team_id, channel_id),
+        now,
+        overrides=overrides,
+        named=storage.named_schedules(team_id, channel_id),
+        count=SHOWN,
+    )
     if not found:
         return Reply(Message(messages.NEXT_EMPTY))
 
-    zone = user_zone(context, request.user_id) if one_offs else None
     lines = [messages.NEXT_HEADING]
     for step in found:
-        if step.one_off is not None and zone is not None:
+        at = step.at
+        if step.one_off is not None:
             why = messages.next_by_one_off(step.one_off.created_by)
-            lines.append(
-                messages.next_line(
-                    step.at.astimezone(zone), step.action, step.target, why
-                )
-            )
+            at = at.astimezone(user_zone(context, request.user_id))
+        elif step.override is not None:
+            schedule = None
+            if step.saved is not None:
+                schedule = messages.next_by_schedule(step.saved.name, step.saved.text)
+            else:
+                at = at.astimezone(user_zone(context, request.user_id))
+            why = messages.next_by_override(step.override.created_by, schedule)
         elif step.saved is not None:
             why = messages.next_by_schedule(step.saved.name, step.saved.text)
-            lines.append(messages.next_line(step.at, step.action, step.target, why))
+        else:
+            continue
+        lines.append(messages.next_line(at, step.action, step.target, why))
     return Reply(Message("\n".join(lines), blocks.sections(lines)))
