@@ -419,10 +419,15 @@ def account_heading(account: Account, count: int) -> str:
     return f"*AWS account {account.aws_account_id}* · {count} {noun} · `{account.role_arn}`"
 
 
-def account_needs_attention(account: Account) -> str:
+def account_needs_attention(aws_account_id: str, sentence: str) -> str:
+    return f"*AWS account {aws_account_id}* needs attention. {sentence}"
+
+
+def account_denied(account: Account, count: int, permission: str) -> str:
     return (
-        f"*AWS account {account.aws_account_id}* needs attention: its role could not be "
-        f"assumed ({account.attention or 'AccessDenied'})."
+        f"{account_heading(account, count)}\n*Needs attention:* AWS denied its SnoozeDB "
+        f"role {permission} the last time, so stops or starts there fail. Type "
+        "`/snooze connect` to get the template again and redeploy the stack."
     )
 
 

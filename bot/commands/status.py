@@ -8,6 +8,7 @@ from bot import blocks, messages, rules
 from bot.commands import Context, Message, Reply, Request
 from bot.domain import Instance
 from bot.errors import SnoozeError
+from bot.operations import DENIED_PREFIX
 
 MAX_LINES = 300
 
@@ -55,14 +56,29 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
             except SnoozeError as error:
                 return [Message(str(error))]
             lines = instance_lines(found)
-        else:
-            for account in accounts:
-                if any(p.account.id == account.id for p in survey.problems):
-                    continue
-                mine = survey.instances_of(account)
+            lines.extend(problem.sentence for problem in survey.problems)
+            return [_message(lines)]
+
+        for account in accounts:
+            problem = next(
+                (p for p in survey.problems if p.account.id == account.id), None
+            )
+            if problem is not None:
+                lines.append(
+                    messages.account_needs_attention(
+                        account.aws_account_id, problem.sentence
+                    )
+                )
+                continue
+            mine = survey.instances_of(account)
+            if account.attention.startswith(DENIED_PREFIX):
+                # The role can be assumed, but its policy refused a stop or start.
+                lines.append(
+                    messages.account_denied(account, len(mine), account.attention)
+                )
+            else:
                 lines.append(messages.account_heading(account, len(mine)))
-                lines.extend(instance_lines(mine))
-        lines.extend(problem.sentence for problem in survey.problems)
+            lines.extend(instance_lines(mine))
         return [_message(lines)]
 
     return Reply(Message(messages.STATUS_WORKING), later)
