@@ -457,7 +457,7 @@ class AwsStandIn:
                 )
             return _error(start_response, status, code, message)
 
-        status_line, headers, body = _call(self._moto, environ)
+        status_line, headers, body = call_app(self._moto, environ)
         credentials = {
             m["name"]: m["value"] for m in _CREDENTIAL_FIELD.finditer(body.decode())
         }
@@ -631,7 +631,7 @@ def _caller_arn(request: _Request) -> str:
     return str(arn)
 
 
-def _call(
+def call_app(
     app: WsgiApp, environ: dict[str, Any]
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """Run a WSGI app to completion and return its status line, headers and body."""
