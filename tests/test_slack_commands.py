@@ -494,23 +494,34 @@ def test_disconnecting_the_last_account_also_forgets_the_pending_external_id(
 
 
 def test_slow_aws_never_holds_up_the_acknowledgement(world: OfflineWorld):
-    """R11: five users at once while AWS is slow; each is answered before any result."""
+    """R11: five users stop one database at once while AWS takes 4 s a call.
+
+    Each is acknowledged before AWS has answered anything (no result was posted and
+    no stop call was made while the acknowledgements came back); every result
+    arrives later: one says the database was stopped, the others "already stopped".
+    """
     connect(world)
     before = len(world.slack.responses)
-    world.aws.latency_seconds = 0.5
+    world.aws.latency_seconds = 4.0
     users = [f"U{n}" for n in range(5)]
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         acks = list(
-            pool.map(lambda user: client(world).command("status", user_id=user), users)
+            pool.map(
+                lambda user: client(world).command("stop qa-db", user_id=user), users
+            )
         )
     posted_while_acking = len(world.slack.responses) - before
+    stopped_while_acking = stop_calls(world)
     world.settle()
+    results = [render(post.body) for post in world.slack.responses[before:]]
 
     assert [status for status, _ in acks] == [200] * 5
-    assert all("Looking at this channel" in render(body) for _, body in acks)  # type: ignore[arg-type]
+    assert all("qa-db" in render(body) for _, body in acks)  # type: ignore[arg-type]
     assert posted_while_acking == 0
-    assert len(world.slack.responses) - before == 5
+    assert stopped_while_acking == 0
+    assert len(results) == 5
+    assert sum("already stopped" in result for result in results) == 4, results
 
 
 def test_database_in_a_region_not_seen_before_is_found_with_one_role_assumption(
