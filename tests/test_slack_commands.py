@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import SQLModel
 
+from bot.commands import SUBCOMMANDS
 from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
 from bot.server import Runtime
 from bot.slack_app import CONNECT_VIEW, ROLE_ARN_BLOCK, ROLE_ARN_INPUT
@@ -446,10 +447,23 @@ def test_unsigned_or_tampered_request_is_refused(world: OfflineWorld):
 
 
 def test_help_lists_every_subcommand(world: OfflineWorld):
+    """An empty `/snooze` shows each row of the table that dispatches commands."""
     reply, _ = say(world, "")
 
-    for word in ("connect", "disconnect", "status", "stop", "start", "help"):
-        assert f"/snooze {word}" in reply
+    assert len(SUBCOMMANDS) >= 12
+    for row in SUBCOMMANDS.values():
+        assert row.usage in reply
+        assert row.summary in reply
+
+
+def test_status_of_one_database_shows_only_that_database(world: OfflineWorld):
+    connect(world)
+
+    _, later = say(world, "status staging-db-ro")
+
+    assert "`staging-db-ro` us-east-1" in shown(later)
+    assert "read replica of `staging-db`" in shown(later)
+    assert "qa-db" not in shown(later)
 
 
 def test_unknown_subcommand_suggests_the_closest(world: OfflineWorld):
