@@ -306,3 +306,20 @@ def test_socket_mode_closes_its_connection_and_returns_0_on_sigterm(tmp_path: Pa
     assert connection.scheduler_ran_while_connected
     assert scheduler._ENGINES == {}, "the scheduler was not shut down"
     assert signal.getsignal(signal.SIGTERM) == handler_before
+
+
+def test_demo_with_empty_input_runs_the_tour_from_connect_to_start(tmp_path: Path):
+    """What a newcomer sees from `make demo < /dev/null`, as a user would read it."""
+    result = run(tmp_path, str(SNOOZEDB), "demo", timeout=120)
+    shown = result.stdout
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in shown + result.stderr
+    assert "Deployed the SnoozeDB stack in account 111122223333." in shown
+    assert "@U0DEMO connected AWS account 111122223333 to this channel" in shown
+    assert "AWS account 111122223333 · 6 databases" in shown
+    assert "`qa-db` (us-east-1): stopping now." in shown
+    assert "It belongs to Aurora cluster `app-cluster`" in shown
+    assert "It has read replicas (staging-db-ro)" in shown
+    assert "[ Stop anyway ]" in shown
+    assert "`qa-db` (us-east-1): starting now." in shown
