@@ -1034,8 +1034,9 @@ def role_denied_during_run(aws_account_id: str, permission: str) -> str:
 
 def prestop_notice(at: str, minutes: int, identifiers: Sequence[str]) -> str:
     names = ", ".join(f"`{name}`" for name in identifiers)
+    unit = "minute" if minutes == 1 else "minutes"
     return (
-        f"In {minutes} minutes ({at}) SnoozeDB stops {names} on schedule. "
+        f"In {minutes} {unit} ({at}) SnoozeDB stops {names} on schedule. "
         "Need it longer? Press a button."
     )
 
