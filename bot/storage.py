@@ -132,11 +132,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # a lock held by the other process into a short wait instead of an instant error.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # 30 s: tens of scheduler threads queue for the one write lock during a large
+    # run, and a wait costs less than a stop retried a minute later.
+    cursor.execute("PRAGMA busy_timeout=30000")
     # In WAL mode NORMAL stays safe from corruption and skips an fsync per commit,
     # which is most of the time a request claim takes inside Slack's 3 seconds.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # SQLAlchemy opens the transactions itself (`_sqlite_begin`), not the driver.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A transaction that reads first and writes later cannot wait for another
+    # writer in WAL mode: SQLite fails it at once with "database is locked" when
+    # the other commits in between. Taking the write lock at BEGIN makes every
+    # transaction wait its turn (up to the busy timeout) instead, so the
+    # scheduler's account workers never lose a stop to each other.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -144,6 +157,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
