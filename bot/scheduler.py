@@ -1213,22 +1213,20 @@ class Engine:
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()}, timezone=UTC
         )
+        # The first run is at once, not at the next full minute, to catch up after a
+        # restart (a lease left by a killed run included). One recurring job rather
+        # than an extra run-once job: APScheduler removes a run-once job after it
+        # fires, and a shutdown at that moment made its thread die on JobLookupError.
         scheduler.add_job(
             "bot.scheduler:tick",
             trigger=CronTrigger(second=0, timezone=UTC),
             args=[self.owner],
             id=f"snoozedb-tick-{self.owner}",
+            next_run_time=datetime.now(UTC),
             misfire_grace_time=3600,
             coalesce=True,
             max_instances=1,
             replace_existing=True,
-        )
-        # Catch up at once after a restart (a lease left by a killed run included).
-        scheduler.add_job(
-            "bot.scheduler:tick",
-            args=[self.owner],
-            id=f"snoozedb-start-{self.owner}",
-            misfire_grace_time=3600,
         )
         scheduler.start()
         self._scheduler = scheduler
