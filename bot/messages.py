@@ -237,6 +237,8 @@ TYPE_IT_ALONE = "Type it alone."
 
 
 def not_an_identifier(text: str) -> str:
+    if text.lower().startswith("tag:"):
+        return schedule_bad_selector(text)
     shown = text if len(text) <= 60 else text[:57] + "..."
     return (
         f"`{shown}` cannot be a database name: RDS names start with a letter and hold "
@@ -378,6 +380,17 @@ def disconnected(aws_account_id: str, role_arn: str, user_id: str) -> str:
         f"use `{role_arn}`; to end its access for good, delete the SnoozeDB stack in "
         "that account."
     )
+
+
+ONE_OFFS_DROPPED = (
+    "These one-offs are cancelled with it; do them by hand if they are still wanted:"
+)
+
+
+def dropped_one_off(action: Action, instance: str, due_at: datetime) -> str:
+    verb = "start" if action is Action.START else "stop"
+    identifier = instance.rsplit("/", 1)[-1]
+    return f"• {verb} `{identifier}` at {when_in_zone(due_at)}"
 
 
 PENDING_DISCONNECTED = "The pending connection and its External ID are forgotten."
@@ -705,6 +718,18 @@ def schedule_defined(user_id: str, name: str, text: str) -> str:
     return f"<@{user_id}> saved the schedule `{name}`: `{text}`."
 
 
+def schedule_followed_by(targets: Sequence[str]) -> str:
+    named = "; ".join(target_words(target) for target in targets)
+    return f"Already following it, now with this text: {named}."
+
+
+def schedule_excluded(target: str) -> str:
+    return (
+        f"Note: `{target}` is tagged `snoozedb:exclude=true`, so its schedule does "
+        "nothing until that tag is removed from the database."
+    )
+
+
 def schedule_unassigned(user_id: str, target: str) -> str:
     return f"<@{user_id}> took the schedule off {target_words(target)}."
 
@@ -776,6 +801,10 @@ NEXT_EMPTY = (
     "to give a database a schedule."
 )
 NEXT_HEADING = "*Coming actions in this channel*"
+NEXT_NOTHING_CONNECTED = (
+    "No AWS account is connected to this channel any more, so none of these will "
+    "happen until one is: type `/snooze connect`."
+)
 
 
 def next_line(at: datetime, action: Action, target: str, why: str) -> str:
@@ -883,6 +912,20 @@ def _named(name: str | None, text: str) -> str:
 # `/snooze history`
 
 HISTORY_EMPTY = "No actions recorded in this channel yet."
+HISTORY_ONE_DATABASE = "History is shown for the whole channel or for one database."
+
+
+def history_none_for(identifier: str, suggestions: Sequence[str]) -> str:
+    shown = _short(identifier)
+    if suggestions:
+        return (
+            f"No actions on `{shown}` are recorded in this channel. "
+            f"Did you mean {_quote_list(suggestions)}?"
+        )
+    return (
+        f"No actions on `{shown}` are recorded in this channel. Type "
+        "`/snooze history` to see all of the channel's recent actions."
+    )
 
 
 def history_heading(identifier: str | None, zone: str) -> str:

@@ -513,6 +513,7 @@ class ScheduleStorage:
         target: str,
         schedule: SavedSchedule | str,
         user_id: str,
+        replaces: Sequence[str] = (),
     ) -> Assignment:
         """Give `target` a schedule in a channel, replacing the one it had.
 
@@ -522,6 +523,8 @@ class ScheduleStorage:
             target: identifier, `account/region/identifier` or `tag:KEY=VALUE`.
             schedule: a saved schedule, or canonical text for an inline one.
             user_id: who assigned it.
+            replaces: other targets of the channel naming the same instance, whose
+                assignments are taken off in the same commit.
 
         Returns:
             The assignment.
@@ -561,6 +564,18 @@ class ScheduleStorage:
             row.created_by = user_id
             session.flush()
             self._drop_inline(session, previous, keep=saved.id)
+            others = [other for other in replaces if other != target]
+            replaced = session.exec(
+                select(AssignmentRow).where(
+                    AssignmentRow.team_id == team_id,
+                    AssignmentRow.channel_id == channel_id,
+                    col(AssignmentRow.target).in_(others),
+                )
+            ).all()
+            for old in replaced:
+                session.delete(old)
+                session.flush()
+                self._drop_inline(session, old.schedule_id, keep=saved.id)
             session.commit()
             session.refresh(row)
             assert row.id is not None
@@ -1587,12 +1602,18 @@ class Storage(ScheduleStorage):
         identifier: str | None = None,
         limit: int = 20,
     ) -> list[AuditEntry]:
-        """The channel's most recent audit entries, newest first."""
+        """The channel's most recent audit entries, newest first.
+
+        `identifier` narrows them to one database: a DBInstanceIdentifier, or
+        `account/region/identifier` for one account's database of that name.
+        """
         with self._session() as session:
             query = select(AuditRow).where(
                 AuditRow.team_id == team_id, AuditRow.channel_id == channel_id
             )
-            if identifier:
+            if identifier and identifier.count("/") == 2:
+                query = query.where(AuditRow.instance == identifier)
+            elif identifier:
                 query = query.where(
                     col(AuditRow.instance).endswith("/" + identifier, autoescape=True)
                 )

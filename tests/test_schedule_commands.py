@@ -310,6 +310,63 @@ def test_removing_something_unknown_suggests_close_names(world: OfflineWorld):
     assert "Did you mean `office-hours`?" in reply
 
 
+def test_one_database_keeps_one_direct_schedule_whatever_the_spelling(
+    world: OfflineWorld,
+):
+    """`qa-db`, `QA-DB` and `account/region/qa-db` all name one database."""
+    connect(world)
+
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule QA-DB sat 10:00-14:00 tz UTC")
+    _, later = say(world, f"schedule {QA_DB.upper()} sun 10:00-14:00 tz UTC")
+    _, explained = say(world, "explain qa-db")
+
+    [assignment] = storage(world).assignments("T1", "C1")
+    assert assignment.target == QA_DB
+    assert assignment.schedule.text == "sun 10:00-14:00 tz UTC"
+    assert f"gave `{QA_DB}` the schedule" in shown(later)
+    assert "sun 10:00-14:00 tz UTC" in shown(explained)
+
+
+def test_schedule_remove_finds_a_database_typed_in_another_case(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+
+    reply, _ = say(world, "schedule remove QA-DB")
+
+    assert "took the schedule off `QA-DB`" in reply
+    assert storage(world).assignments("T1", "C1") == []
+
+
+def test_scheduling_an_excluded_database_says_the_schedule_does_nothing(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "schedule analytics-db mon-fri 08:00-20:00 tz UTC")
+
+    assert "gave `analytics-db` the schedule" in shown(later)
+    assert (
+        "Note: `analytics-db` is tagged `snoozedb:exclude=true`, so its schedule "
+        "does nothing until that tag is removed" in shown(later)
+    )
+
+
+def test_redefining_a_schedule_in_use_names_who_follows_it(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule define hours mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule reports-db hours")
+    say(world, "schedule tag:team=qa hours")
+
+    reply, _ = say(world, "schedule define hours sat 01:00-02:00 tz UTC")
+
+    assert "saved the schedule `hours`: `sat 01:00-02:00 tz UTC`" in reply
+    assert (
+        "Already following it, now with this text: `reports-db`; databases tagged "
+        "`team=qa`." in reply
+    )
+
+
 OUTSIDERS = [
     pytest.param({"channel_id": "C2"}, id="other-channel"),
     pytest.param({"team_id": "T2"}, id="other-workspace"),
@@ -720,6 +777,67 @@ def test_history_lists_recent_actions_newest_first_in_the_users_zone(
     assert lines[2].endswith("· @U42 · stop `qa-db` (us-east-1) · stopped")
     assert one.splitlines()[0] == "Recent actions of `qa-db` (times in Asia/Tokyo)"
     assert len(one.splitlines()) == 2
+
+
+def test_disconnect_names_the_one_offs_it_cancels(world: OfflineWorld):
+    """A database stopped "for 3h" stays stopped once its account is forgotten."""
+    connect(world)
+    say(world, "stop qa-db for 3h")
+
+    reply, _ = say(world, "disconnect")
+
+    assert "disconnected AWS account 111122223333" in reply
+    assert "These one-offs are cancelled with it" in reply
+    assert "• start `qa-db` at Thu 27 Mar 15:00 (UTC)" in reply
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+def test_next_after_disconnect_says_nothing_listed_will_happen(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule tag:team=qa mon-fri 08:00-20:00 tz UTC")
+    say(world, "disconnect")
+
+    reply, _ = say(world, "next")
+
+    assert "Coming actions in this channel" in reply
+    assert "none of these will happen until one is: type `/snooze connect`" in reply
+
+
+def test_history_of_an_unknown_database_says_so_and_suggests(world: OfflineWorld):
+    connect(world)
+    say(world, "stop qa-db")
+
+    typo, _ = say(world, "history qa-bd")
+    upper, _ = say(world, "history QA-DB")
+    qualified, _ = say(world, f"history {QA_DB}")
+    other_account, _ = say(world, "history 999988887777/us-east-1/qa-db")
+    selector, _ = say(world, "history tag:team=qa")
+
+    assert typo == (
+        "No actions on `qa-bd` are recorded in this channel. Did you mean `qa-db`?"
+    )
+    assert "stop `qa-db` (us-east-1) · stopped" in upper
+    assert "stop `qa-db` (us-east-1) · stopped" in qualified
+    assert other_account.startswith("No actions on `999988887777/us-east-1/qa-db`")
+    assert selector == (
+        "History is shown for the whole channel or for one database. "
+        "Type `/snooze history [DB]`."
+    )
+
+
+def test_stop_with_a_malformed_tag_selector_says_how_to_write_one(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    replies = [say(world, f"stop {word}")[0] for word in ("tag:", "tag:=x", "tag:k")]
+
+    for word, reply in zip(("tag:", "tag:=x", "tag:k"), replies, strict=True):
+        assert reply == (
+            f"`{word}` is not a tag selector: write `tag:KEY=VALUE`, as in "
+            "`tag:team=qa`."
+        )
+    assert stop_calls(world) == 0
 
 
 def test_history_of_a_quiet_channel_says_so(world: OfflineWorld):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.commands import Context, Message, Reply, Request
+from bot.commands.acting import user_zone
 from bot.commands.admins import may_manage
 
 
@@ -39,6 +40,14 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     else:
         account = accounts[0]
 
+    # The account's pending ways back go with it (see `Storage.remove_account`):
+    # say which, since a database stopped "for 2h" now stays stopped.
+    zone = user_zone(context, request.user_id)
+    dropped = [
+        messages.dropped_one_off(o.action, o.instance, o.due_at.astimezone(zone))
+        for o in context.storage.one_offs(request.team_id, request.channel_id)
+        if o.instance.startswith(f"{account.aws_account_id}/")
+    ]
     context.storage.remove_account(account.id)
     if pending is not None and len(accounts) == 1:
         # The channel is left with nothing connected: the External ID handed out
@@ -47,4 +56,6 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     text = messages.disconnected(
         account.aws_account_id, account.role_arn, request.user_id
     )
+    if dropped:
+        text = "\n".join([text, messages.ONE_OFFS_DROPPED, *dropped])
     return Reply(Message(text, in_channel=True))

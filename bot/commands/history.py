@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot import blocks, messages, planning
 from bot.commands import Context, Message, Reply, Request
 from bot.commands.acting import user_zone
+from bot.rules import TagSelector, suggest
 
 SHOWN = 20
 
@@ -28,11 +29,24 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     if len(words) > 1:
         problem = messages.NAME_AT_MOST_ONE_DATABASE
         return Reply(Message(messages.usage_error(problem, messages.USAGE_HISTORY)))
-    identifier = words[0].rsplit("/", 1)[-1] if words else None
-    entries = context.storage.history(
+    if words and TagSelector.parse(words[0]) is not None:
+        problem = messages.HISTORY_ONE_DATABASE
+        return Reply(Message(messages.usage_error(problem, messages.USAGE_HISTORY)))
+    # RDS keeps identifiers in lower case; a qualified name keeps its account.
+    identifier = words[0].lower() if words else None
+    storage = context.storage
+    entries = storage.history(
         request.team_id, request.channel_id, identifier, limit=SHOWN
     )
-    undelivered = context.storage.undelivered_in(request.team_id, request.channel_id)
+    if identifier and not entries:
+        recent = storage.history(request.team_id, request.channel_id, limit=200)
+        known = [e.instance.rsplit("/", 1)[-1] for e in recent]
+        if "/" in identifier:
+            known = [e.instance for e in recent]
+        return Reply(
+            Message(messages.history_none_for(identifier, suggest(identifier, known)))
+        )
+    undelivered = storage.undelivered_in(request.team_id, request.channel_id)
     if not entries and not undelivered:
         return Reply(Message(messages.HISTORY_EMPTY))
 

@@ -66,4 +66,6 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         else:
             continue
         lines.append(messages.next_line(at, step.action, step.target, why))
+    if not storage.accounts(team_id, channel_id):
+        lines.append(messages.NEXT_NOTHING_CONNECTED)
     return Reply(Message("\n".join(lines), blocks.sections(lines)))

@@ -99,18 +99,34 @@ def _check_and_save(
         said = [Message(problem.sentence) for problem in survey.problems]
         return said or [Message(str(error))]
 
-    saved = _save(context, request, target, chosen)
+    # One direct schedule per instance, whichever spelling named it (`QA-DB`,
+    # `account/region/qa-db`): the one typed last is the one in force.
+    target = target.lower()
+    spellings = [
+        assignment.target
+        for assignment in context.storage.assignments(
+            request.team_id, request.channel_id
+        )
+        if planning.targets_instance(assignment.target, instance.ref)
+    ]
+    saved = _save(context, request, target, chosen, replaces=spellings)
     refusal = rules.why_not_stoppable(instance)
-    if refusal is None:
-        return [saved]
-    note = messages.schedule_not_stoppable(
-        target, messages.not_stoppable(refusal.reason, refusal.detail)
-    )
-    return [saved, Message(note)]
+    if refusal is not None:
+        note = messages.schedule_not_stoppable(
+            target, messages.not_stoppable(refusal.reason, refusal.detail)
+        )
+        return [saved, Message(note)]
+    if instance.excluded:
+        return [saved, Message(messages.schedule_excluded(target))]
+    return [saved]
 
 
 def _save(
-    context: Context, request: Request, target: str, chosen: SavedSchedule | Schedule
+    context: Context,
+    request: Request,
+    target: str,
+    chosen: SavedSchedule | Schedule,
+    replaces: Sequence[str] = (),
 ) -> Message:
     text = chosen.text
     assigned = context.storage.assign_schedule(
@@ -119,6 +135,7 @@ def _save(
         target,
         chosen if isinstance(chosen, SavedSchedule) else text,
         request.user_id,
+        replaces,
     )
     saved = assigned.schedule
     heading = messages.schedule_assigned(
@@ -251,10 +268,15 @@ def _define(context: Context, request: Request, words: list[str]) -> Reply:
     saved = context.storage.define_schedule(
         request.team_id, request.channel_id, name, parsed.text, request.user_id
     )
-    lines = [
-        messages.schedule_defined(request.user_id, name, saved.text),
-        *_coming_lines(parsed, context.clock()),
+    followers = [
+        a.target
+        for a in context.storage.assignments(request.team_id, request.channel_id)
+        if a.schedule.name == name
     ]
+    lines = [messages.schedule_defined(request.user_id, name, saved.text)]
+    if followers:
+        lines.append(messages.schedule_followed_by(followers))
+    lines.extend(_coming_lines(parsed, context.clock()))
     return Reply(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
 
 
@@ -286,8 +308,9 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
         )
     word = words[0]
     team_id, channel_id = request.team_id, request.channel_id
+    assigned = [a.target for a in context.storage.assignments(team_id, channel_id)]
 
-    if context.storage.unassign(team_id, channel_id, word):
+    if context.storage.unassign(team_id, channel_id, _spelled(word, assigned)):
         return Reply(
             Message(
                 messages.schedule_unassigned(request.user_id, word), in_channel=True
@@ -301,12 +324,18 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
         sentence = messages.schedule_removed(request.user_id, name)
         return Reply(Message(sentence, in_channel=True))
 
-    known = [a.target for a in context.storage.assignments(team_id, channel_id)]
     named = context.storage.named_schedules(team_id, channel_id)
-    known += [s.name for s in named if s.name]
+    known = assigned + [s.name for s in named if s.name]
     return Reply(
         Message(messages.schedule_nothing_to_remove(word, rules.suggest(word, known)))
     )
+
+
+def _spelled(word: str, targets: Sequence[str]) -> str:
+    """The stored target that `word` names: database names without regard to case."""
+    if rules.TagSelector.parse(word) is not None:
+        return word
+    return next((t for t in targets if t.lower() == word.lower()), word)
 
 
 # --- Listing ---------------------------------------------------------------------
