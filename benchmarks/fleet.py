@@ -191,6 +191,9 @@ class StandInHost:
     def calls(self) -> dict[tuple[str, str], int]:
         return dict(self.aws.calls)
 
+    def cpu_seconds(self) -> float:
+        return _cpu_seconds()
+
     def assumed(self) -> dict[str, int]:
         return dict(
             Counter(call.role_arn.split(":")[4] for call in self.aws.assume_role_calls)
@@ -236,6 +239,12 @@ _ROLE_POLICY = json.dumps(
         ],
     }
 )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of the calling process so far, user and system, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -408,9 +417,11 @@ def measure(
     profiler = cProfile.Profile() if options.profile else None
     if profiler is not None:
         profiler.enable()
+    cpu = (_cpu_seconds(), float(host.cpu_seconds()))
     seconds, traced = run_scheduler(
         host, storage, slack, options.workers, options.tracemalloc
     )
+    bot_cpu, stand_in_cpu = _cpu_seconds() - cpu[0], host.cpu_seconds() - cpu[1]
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(options.profile)
@@ -423,6 +434,10 @@ def measure(
         traced,
     )
     print(f"  channel messages: {len(slack.messages())}")
+    print(
+        f"  CPU time during the run: bot {bot_cpu:.1f} s, "
+        f"AWS stand-in {stand_in_cpu:.1f} s"
+    )
 
     if options.skip_naive:
         return

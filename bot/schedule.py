@@ -45,7 +45,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -192,7 +192,9 @@ class Schedule:
         Raises:
             ValueError: `instant` is naive or outside the years 1..9998.
         """
-        moment = _as_utc(instant)
+        return _desired_at(self, _as_utc(instant))
+
+    def _desired_at(self, moment: datetime) -> Desired:
         if not self._windows:
             return Desired.ANY
 
@@ -226,7 +228,9 @@ class Schedule:
             raise ValueError(f"count is at most {MAX_TRANSITIONS}, got {count}")
         if count <= 0:
             return []
+        return list(_transitions(self, moment, count))
 
+    def _transitions(self, moment: datetime, count: int) -> tuple[Transition, ...]:
         changes = (
             self._window_changes(moment)
             if self._windows
@@ -237,7 +241,7 @@ class Schedule:
             found.append(Transition(action, at.astimezone(self.zone)))
             if len(found) == count:
                 break
-        return found
+        return tuple(found)
 
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         spans = []
@@ -287,6 +291,20 @@ class Schedule:
                     last_change = day
                     yield action, at
             previous = events
+
+
+# A scheduler run asks the same question of one schedule for every database that
+# follows it, at one instant: answer each once. Schedules compare by text and zone.
+@lru_cache(maxsize=4096)
+def _desired_at(schedule: Schedule, moment: datetime) -> Desired:
+    return schedule._desired_at(moment)
+
+
+@lru_cache(maxsize=4096)
+def _transitions(
+    schedule: Schedule, moment: datetime, count: int
+) -> tuple[Transition, ...]:
+    return schedule._transitions(moment, count)
 
 
 def parse_schedule(text: str, default_zone: str | None = None) -> Schedule:

@@ -659,11 +659,16 @@ def _act_all(
     def call(n: int) -> Outcome:
         return _call(session, *steps[n])
 
+    def lane(numbers: Sequence[int]) -> list[tuple[int, Outcome]]:
+        return [(n, call(n)) for n in numbers]
+
     answered: dict[int, Outcome] = {}
     if len(pending) > 1:
-        workers = min(ACCOUNT_CALLS, len(pending))
-        with ThreadPoolExecutor(workers, thread_name_prefix="snoozedb-aws") as pool:
-            answered = dict(zip(pending, pool.map(call, pending), strict=True))
+        # At most ACCOUNT_CALLS lanes of calls, each one call at a time, on threads
+        # shared by every account: a fleet's run starts no threads per account.
+        lanes = [pending[k::ACCOUNT_CALLS] for k in range(ACCOUNT_CALLS)]
+        futures = [_aws_pool().submit(lane, numbers) for numbers in lanes if numbers]
+        answered = dict(pair for future in futures for pair in future.result())
     else:
         answered = {n: call(n) for n in pending}
 
@@ -673,6 +678,19 @@ def _act_all(
         _note(storage, world, account, instance, action, outcome, run)
         outcomes.append(outcome)
     return outcomes
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _aws_pool() -> ThreadPoolExecutor:
+    """The process's threads for scheduled stop and start calls, made on first use."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(AWS_CALLS, thread_name_prefix="snoozedb-aws")
+        return _POOL
 
 
 def _call(session: AccountSession, instance: Instance, action: Action) -> Outcome:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Index, UniqueConstraint, event, inspect, or_, update
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -1240,22 +1241,30 @@ class ScheduleStorage:
         """
         if not actions:
             return
+        # An upsert per column rather than a read and a write per instance: a fleet's
+        # run records thousands of them, and each ORM round trip costs the
+        # scheduler's CPU while other accounts wait for it.
+        postgres = self.engine.dialect.name == "postgresql"
         with self._schedule_session() as session:
-            for instance, action in actions:
-                row = session.get(BotActionRow, instance)
-                if row is None:
-                    row = BotActionRow(instance=instance)
-                    session.add(row)
-                if action is Action.STOP:
-                    row.last_stop_at = at
+            for action, column in (
+                (Action.STOP, "last_stop_at"),
+                (Action.START, "last_start_at"),
+            ):
+                instances = dict.fromkeys(i for i, a in actions if a is action)
+                if not instances:
+                    continue
+                if postgres:
+                    statement: Any = postgresql.insert(BotActionRow)
                 else:
-                    row.last_start_at = at
-            try:
-                session.commit()
-            except IntegrityError:
-                # Another process recorded one of them first: apply ours on top.
-                session.rollback()
-                self.note_bot_actions(actions, at)
+                    statement = sqlite.insert(BotActionRow)
+                session.connection().execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["instance"],
+                        set_={column: statement.excluded[column]},
+                    ),
+                    [{"instance": instance, column: at} for instance in instances],
+                )
+            session.commit()
 
     def bot_actions(self, instances: Sequence[str]) -> dict[str, BotAction]:
         """The last stop and start SnoozeDB made, for each of these instances it touched."""

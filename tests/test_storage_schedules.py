@@ -272,3 +272,19 @@ def test_a_mark_only_moves_forward(storage: Storage):
 
     assert storage.mark("last_run") == NOW
     assert storage.mark("other") is None
+
+
+def test_bot_actions_keep_the_last_stop_and_start_of_each_instance(storage: Storage):
+    """The seven-day rule reads these: a later run overwrites only its own column."""
+    other = "111122223333/us-east-1/reports-db"
+    storage.note_bot_actions([(QA_DB, Action.STOP), (other, Action.START)], NOW)
+    later = NOW + timedelta(days=1)
+
+    storage.note_bot_actions([(QA_DB, Action.START), (QA_DB, Action.START)], later)
+
+    found = storage.bot_actions([QA_DB, other, "111122223333/us-east-1/none"])
+    assert set(found) == {QA_DB, other}
+    assert found[QA_DB].last_stop_at == NOW
+    assert found[QA_DB].last_start_at == later
+    assert found[other].last_stop_at is None
+    assert found[other].last_start_at == NOW
