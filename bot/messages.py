@@ -7,6 +7,7 @@ sentence is built here.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,6 +22,24 @@ from bot.domain import (
 )
 
 EXAMPLE_SCHEDULE = "mon-fri 08:00-20:00 tz Europe/London"
+
+
+def _echo(text: str, limit: int = 60, *, slack: bool = True) -> str:
+    """Text a user typed, safe to show back inside backticks in Slack.
+
+    Control and invisible format characters (a zero-width space pasted with an ARN)
+    become visible as U+FFFD, a backtick cannot end the code span early, Slack's
+    `&`, `<` and `>` are escaped so nothing turns into a link or mention, and long
+    text is cut to `limit` characters. `slack=False` is for a terminal: no escapes.
+    """
+    cleaned = "".join(
+        "\ufffd" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text
+    ).replace("`", "'")
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 3] + "..."
+    if not slack:
+        return cleaned
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _quote_list(items: Sequence[str]) -> str:
@@ -38,7 +57,7 @@ def setting_invalid(variable: str, problem: str) -> str:
 
 
 def role_arn_malformed(text: str) -> str:
-    shown = text if len(text) <= 80 else text[:77] + "..."
+    shown = _echo(text, 80)
     return (
         f"`{shown}` is not an IAM role ARN. Copy the RoleArn output of the SnoozeDB "
         "stack; it looks like `arn:aws:iam::123456789012:role/SnoozeDBAccess`."
@@ -113,7 +132,7 @@ def instance_ambiguous(name: str, choices: Sequence[str]) -> str:
 
 
 def schedule_not_understood(text: str, part: str, problem: str) -> str:
-    shown = part if len(part) <= 60 else part[:57] + "..."
+    shown = _echo(part)
     return (
         f"I could not read the schedule at `{shown}`: {problem}. "
         f"Try something like `{EXAMPLE_SCHEDULE}`."
@@ -121,7 +140,7 @@ def schedule_not_understood(text: str, part: str, problem: str) -> str:
 
 
 def time_not_understood(text: str, problem: str) -> str:
-    shown = text if len(text) <= 60 else text[:57] + "..."
+    shown = _echo(text)
     return (
         f"I could not use `{shown}` as a time: {problem}. "
         "Try `for 3h`, `for 90 minutes`, `until tomorrow 9am` or `until monday 08:00`."
@@ -182,7 +201,7 @@ def time_too_far(limit: str) -> str:
 
 
 def explain_at_invalid(text: str) -> str:
-    shown = text if len(text) <= 60 else text[:57] + "..."
+    shown = _echo(text, slack=False)
     return (
         f"--at takes an ISO-8601 instant with an offset between the years 2 and 9998, "
         f"not `{shown}`; try --at 2026-12-07T12:00:00Z."
@@ -190,7 +209,7 @@ def explain_at_invalid(text: str) -> str:
 
 
 def explain_count_invalid(text: str, limit: int) -> str:
-    shown = text if len(text) <= 20 else text[:17] + "..."
+    shown = _echo(text, 20, slack=False)
     return (
         f"--count takes a whole number from 1 to {limit}, not `{shown}`; try --count 5."
     )
@@ -219,7 +238,7 @@ HELP_TITLE = "SnoozeDB stops idle databases and starts them when they are needed
 
 
 def unknown_subcommand(word: str, suggestions: Sequence[str]) -> str:
-    shown = word if len(word) <= 40 else word[:37] + "..."
+    shown = _echo(word, 40)
     if suggestions:
         return f"`/snooze {shown}` is not a command. Did you mean `/snooze {suggestions[0]}`?"
     return f"`/snooze {shown}` is not a command. Type `/snooze help` to see them all."
@@ -239,7 +258,7 @@ TYPE_IT_ALONE = "Type it alone."
 def not_an_identifier(text: str) -> str:
     if text.lower().startswith("tag:"):
         return schedule_bad_selector(text)
-    shown = text if len(text) <= 60 else text[:57] + "..."
+    shown = _echo(text)
     return (
         f"`{shown}` cannot be a database name: RDS names start with a letter and hold "
         "up to 63 letters, digits and hyphens. Type `/snooze status` to see them all."
@@ -370,7 +389,7 @@ def disconnect_which(choices: Sequence[str]) -> str:
 
 
 def disconnect_unknown(word: str, choices: Sequence[str]) -> str:
-    shown = word if len(word) <= 40 else word[:37] + "..."
+    shown = _echo(word, 40)
     return f"No AWS account `{shown}` is connected here. Connected: {_quote_list(choices)}."
 
 
@@ -640,25 +659,25 @@ def target_words(target: str) -> str:
 
 
 def schedule_missing(target: str) -> str:
-    return f"Give `{_short(target)}` a schedule, as in `mon-fri 08:00-20:00`, or a saved name."
+    return f"Give `{_echo(target)}` a schedule, as in `mon-fri 08:00-20:00`, or a saved name."
 
 
 def schedule_bad_selector(target: str) -> str:
     return (
-        f"`{_short(target)}` is not a tag selector: write `tag:KEY=VALUE`, "
+        f"`{_echo(target)}` is not a tag selector: write `tag:KEY=VALUE`, "
         "as in `tag:team=qa`."
     )
 
 
 def schedule_bad_target(target: str) -> str:
     return (
-        f"`{_short(target)}` is not a database name: type its DBInstanceIdentifier, "
+        f"`{_echo(target)}` is not a database name: type its DBInstanceIdentifier, "
         "`ACCOUNT/REGION/DB` or `tag:KEY=VALUE`."
     )
 
 
 def unknown_schedule(name: str, suggestions: Sequence[str]) -> str:
-    shown = _short(name)
+    shown = _echo(name)
     if suggestions:
         return (
             f"unknown schedule {shown}: did you mean {suggestions[0]}? Nothing was saved; "
@@ -672,7 +691,7 @@ def unknown_schedule(name: str, suggestions: Sequence[str]) -> str:
 
 
 def schedule_checking(target: str) -> str:
-    return f"Looking for `{_short(target)}` in this channel's accounts before saving..."
+    return f"Looking for `{_echo(target)}` in this channel's accounts before saving..."
 
 
 def schedule_assigned(user_id: str, target: str, name: str | None, text: str) -> str:
@@ -702,7 +721,7 @@ def clock_change(at: datetime, forward: bool) -> str:
 
 def schedule_bad_name(name: str) -> str:
     return (
-        f"`{_short(name)}` cannot name a schedule: use lowercase letters, digits and "
+        f"`{_echo(name)}` cannot name a schedule: use lowercase letters, digits and "
         "dashes, starting with a letter, as in `office-hours`."
     )
 
@@ -746,7 +765,7 @@ def schedule_in_use(name: str, targets: Sequence[str]) -> str:
 
 
 def schedule_nothing_to_remove(word: str, suggestions: Sequence[str]) -> str:
-    shown = _short(word)
+    shown = _echo(word)
     if suggestions:
         return (
             f"Nothing called `{shown}` has a schedule here, and no saved schedule has "
@@ -765,10 +784,6 @@ def schedule_named_line(name: str, text: str) -> str:
 def assignment_line(target: str, name: str | None, text: str) -> str:
     follows = f"`{name}` (`{text}`)" if name else f"`{text}`"
     return f"• {target_words(target)}: {follows}"
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # One-off snoozes
@@ -834,7 +849,7 @@ EXPLAIN_ONE = "Name one database, not a tag selector."
 
 
 def explain_checking(target: str) -> str:
-    return f"Looking up `{_short(target)}` and its tags..."
+    return f"Looking up `{_echo(target)}` and its tags..."
 
 
 def explain_nothing(where: str) -> str:
@@ -916,7 +931,7 @@ HISTORY_ONE_DATABASE = "History is shown for the whole channel or for one databa
 
 
 def history_none_for(identifier: str, suggestions: Sequence[str]) -> str:
-    shown = _short(identifier)
+    shown = _echo(identifier)
     if suggestions:
         return (
             f"No actions on `{shown}` are recorded in this channel. "
@@ -1141,7 +1156,7 @@ def notice_set(user_id: str, minutes: int) -> str:
 
 
 def notice_not_minutes(text: str, limit: int) -> str:
-    shown = text if len(text) <= 20 else text[:17] + "..."
+    shown = _echo(text, 20)
     return (
         f"`{shown}` is not a number of minutes from 0 to {limit}; type "
         "`/snooze notice 30` to be warned 30 minutes ahead, or `/snooze notice 0` "

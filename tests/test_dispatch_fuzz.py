@@ -71,3 +71,34 @@ def test_any_text_gets_an_immediate_reply(context: Context, text: str):
 
     assert reply.now.text
     assert "Traceback" not in reply.now.text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        pytest.param(
+            "connect arn:aws:iam::111122223333:role/\u200bSnoozeDB",
+            "`arn:aws:iam::111122223333:role/\ufffdSnoozeDB` is not an IAM role ARN",
+            id="zero-width-space-made-visible",
+        ),
+        pytest.param(
+            "stop <!channel>",
+            "`&lt;!channel&gt;` cannot be a database name",
+            id="no-mention-from-user-text",
+        ),
+        pytest.param(
+            "stop qa`db\x07",
+            "`qa'db\ufffd` cannot be a database name",
+            id="backtick-and-bell",
+        ),
+    ],
+)
+def test_typed_text_shown_back_is_visible_and_inert(
+    context: Context, text: str, shown: str
+):
+    """What a user typed is echoed so they can see what was wrong, never as markup."""
+    request = Request(team_id="T1", channel_id="C1", user_id="U1")
+
+    reply = dispatch(context, request, text)
+
+    assert reply.now.text.startswith(shown)
