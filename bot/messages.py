@@ -583,9 +583,12 @@ def confirm_expired() -> str:
 STATUS_WORKING = "Looking at this channel's AWS accounts..."
 
 
+_OUTCOME_FOLLOWS = "the channel will see the outcome; a problem is told to you alone."
+
+
 def working(action: Action, target: str) -> str:
     verb = "Stopping" if action is Action.STOP else "Starting"
-    return f"{verb} `{target}`... the result will be posted in this channel."
+    return f"{verb} `{target}`... {_OUTCOME_FOLLOWS}"
 
 
 INTERNAL_ERROR = (
@@ -791,10 +794,7 @@ def assignment_line(target: str, name: str | None, text: str) -> str:
 
 def working_until(action: Action, target: str, until: datetime) -> str:
     verb = "Stopping" if action is Action.STOP else "Starting"
-    return (
-        f"{verb} `{target}` until {when_in_zone(until)}... "
-        "the result will be posted in this channel."
-    )
+    return f"{verb} `{target}` until {when_in_zone(until)}... {_OUTCOME_FOLLOWS}"
 
 
 def way_back(action: Action, until: datetime) -> str:
@@ -1118,6 +1118,12 @@ def stopped_now_by(user_id: str) -> str:
 
 
 # `/snooze notice [MINUTES]`: how long before a scheduled stop the channel is warned.
+
+
+def help_line(usage: str, summary: str, aliases: Sequence[str]) -> str:
+    also = "".join(f" (or `{alias}`)" for alias in aliases)
+    return f"`{usage}`{also} — {summary}"
+
 
 USAGE_NOTICE = "/snooze notice [MINUTES]"
 SUMMARY_NOTICE = (

@@ -454,6 +454,7 @@ def test_help_lists_every_subcommand(world: OfflineWorld):
     for row in SUBCOMMANDS.values():
         assert row.usage in reply
         assert row.summary in reply
+    assert "`/snooze status [DB]` (or `list`) — " in reply
 
 
 def test_status_of_one_database_shows_only_that_database(world: OfflineWorld):

@@ -10,7 +10,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """List every subcommand with its usage and what it does."""
     from bot.commands import subcommands
 
-    lines = [f"`{row.usage}` — {row.summary}" for row in subcommands()]
+    lines = [
+        messages.help_line(row.usage, row.summary, row.aliases) for row in subcommands()
+    ]
     text = messages.HELP_TITLE + "\n" + "\n".join(lines)
     return Reply(
         Message(text, [blocks.section(messages.HELP_TITLE), *blocks.sections(lines)])
