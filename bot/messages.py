@@ -618,6 +618,10 @@ SUMMARY_SCHEDULE = (
     "also `schedule define NAME SCHEDULE`, `schedule list`, `schedule remove DB | NAME`"
 )
 USAGE_SCHEDULE_DEFINE = "/snooze schedule define NAME SCHEDULE"
+SCHEDULE_LIST_ALONE = (
+    "`list` shows every schedule of the channel and takes no more words: type "
+    "`/snooze schedule list`."
+)
 USAGE_SCHEDULE_REMOVE = "/snooze schedule remove DB | tag:KEY=VALUE | NAME"
 USAGE_NEXT = "/snooze next"
 SUMMARY_NEXT = "list the coming scheduled and one-off actions of this channel"

@@ -300,6 +300,18 @@ def test_schedule_names_that_read_as_schedules_or_break_the_rules_are_refused(
     assert storage(world).named_schedules("T1", "C1") == []
 
 
+def test_schedule_list_takes_no_more_words(world: OfflineWorld):
+    connect(world)
+
+    reply, _ = say(world, "schedule list extra")
+
+    assert reply == (
+        "`list` shows every schedule of the channel and takes no more words: type "
+        "`/snooze schedule list`."
+    )
+    assert storage(world).assignments("T1", "C1") == []
+
+
 def test_removing_something_unknown_suggests_close_names(world: OfflineWorld):
     connect(world)
     say(world, "schedule define office-hours mon-fri 08:00-20:00 tz UTC")

@@ -53,7 +53,9 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         problem = messages.SCHEDULE_SAY_WHAT
         return Reply(Message(messages.usage_error(problem, messages.USAGE_SCHEDULE)))
     first = words[0].lower()
-    if first == "list" and len(words) == 1:
+    if first == "list":
+        if len(words) > 1:
+            return Reply(Message(messages.SCHEDULE_LIST_ALONE))
         return Reply(Message(_listing(context, request)))
     if first == "define":
         return _define(context, request, words[1:])
