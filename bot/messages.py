@@ -259,6 +259,28 @@ def connect_intro(external_id: str, trusted_account: str) -> str:
     )
 
 
+def connect_another(aws_account_ids: Sequence[str]) -> str:
+    if len(aws_account_ids) == 1:
+        connected = f"AWS account {aws_account_ids[0]} is already connected to this "
+        connected += "channel and stays connected."
+    else:
+        listed = ", ".join(aws_account_ids[:-1]) + f" and {aws_account_ids[-1]}"
+        connected = f"AWS accounts {listed} are already connected to this channel "
+        connected += "and stay connected."
+    return (
+        f"{connected} The External ID below is for connecting another AWS account: "
+        "deploy the stack in that account."
+    )
+
+
+def already_connected(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"AWS account {aws_account_id} is already connected to this channel through "
+        f"`{role_arn}`, so there is nothing to do; type `/snooze status` to see its "
+        "databases."
+    )
+
+
 def connect_quick_create(url: str) -> str:
     return (
         f"<{url}|Open the CloudFormation quick-create page> (parameters are prefilled)."

@@ -573,6 +573,11 @@ def build_app(
         if refusal is not None:
             ack(response_action="errors", errors={ROLE_ARN_BLOCK: refusal.text})
             return
+        working = connect.connected_here(context, team_id, account.channel_id, role)
+        if working is not None:
+            problem = messages.already_connected(working, role.arn)
+            ack(response_action="errors", errors={ROLE_ARN_BLOCK: problem})
+            return
         responder.begin()
         ack()
         reply = Reply(
