@@ -56,6 +56,15 @@ def role_not_assumable(role_arn: str, trusted_account: str, aws_code: str) -> st
     )
 
 
+def role_other_partition(role_arn: str, partition: str, own_partition: str) -> str:
+    return (
+        f"`{role_arn}` is a role in the {partition} partition, but SnoozeDB runs in "
+        f"the {own_partition} partition and cannot assume roles outside it. Deploy the "
+        f"SnoozeDB stack in an AWS account of the {own_partition} partition and paste "
+        "its RoleArn output."
+    )
+
+
 def aws_unreachable(what: str) -> str:
     return (
         f"AWS did not answer while SnoozeDB was {what}, even after retrying. "

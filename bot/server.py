@@ -70,6 +70,7 @@ def build_runtime(settings: Settings) -> Runtime:
         storage=storage,
         operations=Operations(storage, bridge),
         own_account_id=bridge.own_account_id(),
+        own_partition=bridge.partition(),
         template_url=settings.snoozedb_template_url,
         user_zone=UserZones(client),
         is_admin=permissions.is_admin,

@@ -538,6 +538,12 @@ def build_app(
                 errors={ROLE_ARN_BLOCK: str(RoleArnMalformed(text))},
             )
             return
+        if role.partition != context.own_partition:
+            ack(
+                response_action="errors",
+                errors={ROLE_ARN_BLOCK: connect.elsewhere(context, role)},
+            )
+            return
         metadata = _json(body.get("view", {}).get("private_metadata", ""))
         team_id = str(
             body.get("team", {}).get("id", "")

@@ -422,6 +422,44 @@ def test_connect_in_a_connected_channel_offers_an_external_id_for_another_accoun
     assert "could not assume" not in reply and "no External ID yet" not in reply
 
 
+def test_a_role_of_another_partition_is_refused_before_any_aws_call(
+    world: OfflineWorld,
+):
+    assumed = len(world.aws.assume_role_calls)
+
+    reply, later = say(
+        world, "connect arn:aws-cn:iam::111122223333:role/SnoozeDBAccess"
+    )
+
+    assert reply == (
+        "`arn:aws-cn:iam::111122223333:role/SnoozeDBAccess` is a role in the aws-cn "
+        "partition, but SnoozeDB runs in the aws partition and cannot assume roles "
+        "outside it. Deploy the SnoozeDB stack in an AWS account of the aws partition "
+        "and paste its RoleArn output."
+    )
+    assert later == []
+    assert len(world.aws.assume_role_calls) == assumed
+    assert runtime(world).storage.pending("T1", "C1") is None
+
+
+def test_the_paste_form_refuses_a_role_of_another_partition(world: OfflineWorld):
+    say(world, "connect")
+    pending = runtime(world).storage.pending("T1", "C1")
+    assert pending is not None
+    assumed = len(world.aws.assume_role_calls)
+
+    status, body = client(world).view_submission(
+        CONNECT_VIEW,
+        {ROLE_ARN_BLOCK: {ROLE_ARN_INPUT: "arn:aws-us-gov:iam::111122223333:role/R"}},
+        private_metadata=f'{{"account_id": "{pending.id}", "response_url": ""}}',
+    )
+    world.settle()
+
+    assert status == 200 and isinstance(body, dict)
+    assert "is a role in the aws-us-gov partition" in body["errors"][ROLE_ARN_BLOCK]
+    assert len(world.aws.assume_role_calls) == assumed
+
+
 def test_other_channel_sees_no_account(world: OfflineWorld):
     connect(world)
 

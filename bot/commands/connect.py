@@ -43,6 +43,8 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     role = RoleArn.parse(words[0]) if words else None
     if words and role is None:
         return Reply(Message(str(RoleArnMalformed(words[0]))))
+    if role is not None and role.partition != context.own_partition:
+        return Reply(Message(elsewhere(context, role)))
     refusal = may_manage(context, request)
     if refusal is not None:
         return Reply(refusal)
@@ -79,6 +81,13 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     return Reply(
         Message(messages.connect_checking(role.arn)),
         lambda: verify(context, account, role, request.user_id),
+    )
+
+
+def elsewhere(context: Context, role: RoleArn) -> str:
+    """Why a role of another AWS partition cannot be connected."""
+    return messages.role_other_partition(
+        role.arn, role.partition, context.own_partition
     )
 
 
