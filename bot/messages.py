@@ -213,7 +213,7 @@ SUMMARY_CONNECT = (
 )
 USAGE_DISCONNECT = "/snooze disconnect [AWS_ACCOUNT_ID]"
 SUMMARY_DISCONNECT = "forget an AWS account connected in this channel"
-USAGE_STATUS = "/snooze status [DB]"
+USAGE_STATUS = "/snooze status [DB | tag:KEY=VALUE]"
 SUMMARY_STATUS = (
     "list the channel's databases, their state and whether they can be stopped"
 )

@@ -567,6 +567,35 @@ def test_status_of_one_database_shows_only_that_database(world: OfflineWorld):
     assert "qa-db" not in shown(later)
 
 
+def test_status_of_a_tag_selector_shows_only_the_tagged_databases(
+    world: OfflineWorld,
+):
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT).client("rds")
+    qa = rds.describe_db_instances(DBInstanceIdentifier="qa-db")["DBInstances"][0]
+    rds.add_tags_to_resource(
+        ResourceName=qa["DBInstanceArn"], Tags=[{"Key": "env", "Value": "dev"}]
+    )
+    connect(world)
+
+    _, later = say(world, "status tag:env=dev")
+
+    assert "`qa-db` us-east-1" in shown(later)
+    assert "staging-db" not in shown(later)
+
+
+def test_status_of_a_tag_nothing_carries_says_so_in_one_sentence(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "status tag:env=dev")
+
+    assert shown(later) == (
+        "No database in this channel's accounts carries the tag `env=dev`."
+    )
+    assert later[-1]["text"] != ""
+
+
 def test_unknown_subcommand_suggests_the_closest(world: OfflineWorld):
     reply, _ = say(world, "stpo qa-db")
 
