@@ -25,6 +25,9 @@ from bot.config import Settings
 from bot.server import _serve_socket
 
 SNOOZEDB = Path(sys.executable).with_name("snoozedb")
+# The checkout under test comes first on the path, ahead of whichever tree the
+# virtualenv's `snoozedb` was installed from, so the processes run this code.
+CHECKOUT = Path(__file__).resolve().parents[1]
 ROLE_ACTIONS = {
     "rds:DescribeDBInstances",
     "rds:ListTagsForResource",
@@ -40,11 +43,15 @@ def run(
     stdin: str = "",
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command in a clean environment, in an empty folder, feeding it stdin."""
+    """Run a command in a clean environment, in an empty folder, feeding it stdin.
+
+    The environment holds no settings, only the path to this checkout's code.
+    """
     clean = {
         "PATH": str(SNOOZEDB.parent),
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
+        "PYTHONPATH": str(CHECKOUT),
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
     }
