@@ -1232,3 +1232,37 @@ def undelivered_line(at: datetime, error: str, text: str, gave_up: bool = False)
 
 
 BAD_REQUEST = "Bad request."
+
+
+# --- The offline demo --------------------------------------------------------------
+
+DEMO_CONNECT_FIRST = (
+    "Type /snooze connect first: it gives the External ID the stack needs."
+)
+
+
+def demo_deployed(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"Deployed the SnoozeDB stack in account {aws_account_id}.\n"
+        f"Its RoleArn output is {role_arn}\n"
+        f"Next: /snooze connect {role_arn}"
+    )
+
+
+def demo_redeployed(aws_account_id: str, external_id: str, role_arn: str) -> str:
+    return (
+        f"Replaced the SnoozeDB stack already in account {aws_account_id}: its role "
+        f"now trusts only the External ID {external_id}.\n"
+        f"Its RoleArn output is {role_arn}\n"
+        f"Next: /snooze connect {role_arn}"
+    )
+
+
+def demo_stack_in_use(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"Did not redeploy: this channel is connected through {role_arn}, and "
+        "redeploying its stack with the new External ID would cut that connection. "
+        "With a second AWS account you would deploy the stack there; the demo has "
+        f"only {aws_account_id}, so to replace its stack type /snooze disconnect, "
+        "then /snooze connect and deploy."
+    )
