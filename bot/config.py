@@ -11,10 +11,15 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from bot import messages
 from bot.errors import SettingInvalid
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# What bot.storage is written for: SQLite embedded, PostgreSQL for replicas.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
 
 
 class Settings(BaseSettings):
@@ -44,6 +49,22 @@ class Settings(BaseSettings):
                     )
             return regions
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # The URL may hold a password: no sentence here quotes it.
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(messages.DATABASE_URL_SHAPE) from None
+        if url.get_backend_name() not in DATABASE_BACKENDS:
+            raise ValueError(messages.database_url_backend(url.get_backend_name()))
+        try:
+            url.get_dialect().import_dbapi()
+        except (ImportError, NoSuchModuleError):
+            raise ValueError(messages.database_url_driver(url.drivername)) from None
+        return value.strip()
 
     @field_validator("snoozedb_aws_account_id")
     @classmethod

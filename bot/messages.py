@@ -34,6 +34,40 @@ def setting_invalid(variable: str, problem: str) -> str:
     return f"SnoozeDB cannot start: {variable} {problem}."
 
 
+_DATABASE_URL_EXAMPLES = (
+    "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE or "
+    "sqlite:///snoozedb.sqlite3"
+)
+DATABASE_URL_SHAPE = f"it is not a database URL such as {_DATABASE_URL_EXAMPLES}"
+
+
+def database_url_backend(backend: str) -> str:
+    return (
+        f"SnoozeDB keeps its tables in SQLite or PostgreSQL, not {backend}; use "
+        f"a URL such as {_DATABASE_URL_EXAMPLES}"
+    )
+
+
+def database_url_driver(driver: str) -> str:
+    return (
+        f"the database driver `{driver}` is not installed; use "
+        "postgresql+psycopg:// (installed with SnoozeDB) or sqlite:///"
+    )
+
+
+def database_unreachable(shown_url: str, is_sqlite: bool) -> str:
+    if is_sqlite:
+        return (
+            f"names a SQLite file SnoozeDB could not open ({shown_url}); check that "
+            "its folder exists and that SnoozeDB may write there"
+        )
+    return (
+        f"names a database SnoozeDB could not connect to ({shown_url}); check that "
+        "it is running and that the URL's host, port, user, password and database "
+        "name are right"
+    )
+
+
 # --- Roles and AWS ---------------------------------------------------------------
 
 

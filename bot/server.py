@@ -29,7 +29,7 @@ from bot.slack_app import (
     build_app,
     web_client,
 )
-from bot.storage import Storage
+from bot.storage import Storage, check_database
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -242,7 +242,11 @@ def run(command: str) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    settings = _with_own_account(load_settings())
+    settings = load_settings()
+    # Before gunicorn forks: a database that does not answer is one sentence and
+    # exit status 2 here, not a worker that fails to boot over and over.
+    check_database(settings.database_url)
+    settings = _with_own_account(settings)
     if command == "socket":
         return _serve_socket(settings)
     if command == "scheduler":

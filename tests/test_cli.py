@@ -159,6 +159,75 @@ def test_demo_reads_a_script_from_stdin_and_prints_the_help_list(tmp_path: Path)
     assert "> /snooze connect" not in result.stdout, "the script ran, not the tour"
 
 
+SERVER_SETTINGS = {
+    "SLACK_SIGNING_SECRET": "secret",
+    "SLACK_APP_TOKEN": "xapp-test",
+    "SNOOZEDB_AWS_ACCOUNT_ID": "123456789012",
+}
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound once by the OS, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "scheduler"])
+def test_a_malformed_database_url_stops_the_start_with_one_sentence(
+    tmp_path: Path, command: str
+):
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        command,
+        environment={**SERVER_SETTINGS, "DATABASE_URL": "nonsense"},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("SnoozeDB cannot start: DATABASE_URL is not valid")
+    assert "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "scheduler"])
+def test_a_database_that_does_not_answer_stops_the_start_without_its_password(
+    tmp_path: Path, command: str
+):
+    url = f"postgresql+psycopg://snoozedb:hunter2-pw@127.0.0.1:{closed_port()}/bot"
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        command,
+        environment={**SERVER_SETTINGS, "DATABASE_URL": url},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "SnoozeDB cannot start: DATABASE_URL names a database SnoozeDB could not "
+        "connect to (postgresql+psycopg://snoozedb:***@127.0.0.1:"
+    )
+    assert "hunter2-pw" not in result.stderr + result.stdout
+    assert_one_sentence(result.stderr)
+
+
+def test_a_sqlite_file_in_a_missing_folder_stops_the_start_with_one_sentence(
+    tmp_path: Path,
+):
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'snoozedb.sqlite3'}"
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        "serve",
+        environment={**SERVER_SETTINGS, "DATABASE_URL": url},
+    )
+
+    assert result.returncode == 2
+    assert "DATABASE_URL names a SQLite file SnoozeDB could not open" in result.stderr
+    assert "check that its folder exists" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
 def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):
     """The account lookup happens before gunicorn forks, so no worker fails to boot."""
     result = run(
