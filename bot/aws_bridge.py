@@ -19,6 +19,7 @@ the exception's own text.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import threading
@@ -198,6 +199,17 @@ _SECRET_PATTERNS = (
 _LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 _live_secrets: set[str] = set()
 _live_secrets_lock = threading.Lock()
+
+
+@functools.cache
+def rds_regions() -> frozenset[str]:
+    """Every region botocore knows RDS in, across all partitions; makes no AWS call."""
+    session = boto3.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("rds", partition_name=partition)
+    )
 
 
 class _RedactSecrets(logging.Filter):

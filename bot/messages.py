@@ -34,6 +34,43 @@ def setting_invalid(variable: str, problem: str) -> str:
     return f"SnoozeDB cannot start: {variable} {problem}."
 
 
+def region_unknown(region: str, closest: str | None) -> str:
+    hint = (
+        f"the nearest known name is {closest}"
+        if closest
+        else "use names such as eu-west-1"
+    )
+    return f"`{region}` is not an AWS region where RDS runs; {hint}"
+
+
+def port_invalid(lowest: int, highest: int) -> str:
+    return f"must be a whole number from {lowest} to {highest}"
+
+
+def port_in_use(port: int) -> str:
+    return (
+        f"{port} is already in use by another program; stop that program or set PORT "
+        "to a free port"
+    )
+
+
+def port_unavailable(port: int, code: str) -> str:
+    return f"{port} cannot be listened on ({code}); set PORT to another port"
+
+
+def port_privileged(port: int) -> str:
+    return (
+        f"{port} needs privileges this process does not have; set PORT to a port "
+        "from 1024 up"
+    )
+
+
+TEMPLATE_URL_INVALID = (
+    "must be the https:// URL where the role template is published, such as "
+    "https://my-bucket.s3.amazonaws.com/snoozedb-role.yaml"
+)
+
+
 _DATABASE_URL_EXAMPLES = (
     "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE or "
     "sqlite:///snoozedb.sqlite3"

@@ -228,6 +228,27 @@ def test_a_sqlite_file_in_a_missing_folder_stops_the_start_with_one_sentence(
     assert_one_sentence(result.stderr)
 
 
+def test_serve_on_a_port_in_use_exits_with_one_sentence_naming_port(tmp_path: Path):
+    """gunicorn would retry the bind and log each failure; serve stops at once."""
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        result = run(
+            tmp_path,
+            str(SNOOZEDB),
+            "serve",
+            environment={**SERVER_SETTINGS, "PORT": str(port)},
+            timeout=30,
+        )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"SnoozeDB cannot start: PORT {port} is already in use by another program; "
+        "stop that program or set PORT to a free port.\n"
+    )
+
+
 def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):
     """The account lookup happens before gunicorn forks, so no worker fails to boot."""
     result = run(
