@@ -19,6 +19,7 @@ the exception's own text.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import threading
@@ -40,6 +41,7 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    UnknownRegionError,
 )
 from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
@@ -162,6 +164,7 @@ OWN_CREDENTIAL_ERRORS = (
 
 _SCAN_WORKERS = 8
 _DEFAULT_STS_REGION = "us-east-1"
+DEFAULT_PARTITION = "aws"
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
 # An error code is shown to users; keep it to the characters AWS codes are made of.
 _CODE_UNSAFE = re.compile(r"[^\w.:-]")
@@ -197,6 +200,17 @@ _SECRET_PATTERNS = (
 _LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 _live_secrets: set[str] = set()
 _live_secrets_lock = threading.Lock()
+
+
+@functools.cache
+def rds_regions() -> frozenset[str]:
+    """Every region botocore knows RDS in, across all partitions; makes no AWS call."""
+    session = boto3.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("rds", partition_name=partition)
+    )
 
 
 class _RedactSecrets(logging.Filter):
@@ -372,6 +386,20 @@ class AwsBridge:
     def regions(self) -> tuple[str, ...]:
         """The regions a scan covers when the caller names none."""
         return self._regions
+
+    def partition(self) -> str:
+        """The AWS partition SnoozeDB's own credentials are used in (`aws`, `aws-cn`...).
+
+        Read from botocore's endpoint data for the region STS is asked in, so it
+        costs no call; AssumeRole can only reach roles of this partition.
+
+        Returns:
+            The partition name, `aws` when botocore does not know the region.
+        """
+        try:
+            return self._session.get_partition_for_region(self._sts_region)
+        except UnknownRegionError:
+            return DEFAULT_PARTITION
 
     def own_account_id(self) -> str:
         """Return SnoozeDB's own AWS account id, asking STS the first time.

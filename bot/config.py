@@ -6,15 +6,23 @@ A missing or malformed setting stops the start with one sentence naming the vari
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from bot import messages
 from bot.errors import SettingInvalid
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# What bot.storage is written for: SQLite embedded, PostgreSQL for replicas.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+MIN_PORT = 1
+MAX_PORT = 65535
 
 
 class Settings(BaseSettings):
@@ -27,7 +35,7 @@ class Settings(BaseSettings):
     slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///snoozedb.sqlite3"
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=MIN_PORT, le=MAX_PORT)
     snoozedb_aws_account_id: str = ""
     snoozedb_regions: Annotated[tuple[str, ...], NoDecode] = ()
     snoozedb_template_url: str = ""
@@ -35,15 +43,64 @@ class Settings(BaseSettings):
     @field_validator("snoozedb_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
+        if not isinstance(value, str | tuple | list):
+            return value
         if isinstance(value, str):
-            regions = tuple(part.strip() for part in value.split(",") if part.strip())
-            for region in regions:
-                if not _REGION.match(region):
-                    raise ValueError(
-                        f"{region!r} is not a region name such as eu-west-1"
-                    )
-            return regions
-        return value
+            value = value.split(",")
+        regions = tuple(str(part).strip() for part in value if str(part).strip())
+        from bot.aws_bridge import rds_regions
+
+        known = rds_regions()
+        for region in regions:
+            if region not in known:
+                close = difflib.get_close_matches(region, sorted(known), n=1)
+                raise ValueError(
+                    messages.region_unknown(region, close[0] if close else None)
+                )
+        return regions
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: object) -> object:
+        # Said in our words: pydantic's own text is about parsing strings as integers.
+        text = str(value).strip()
+        if not text.isdecimal() or not MIN_PORT <= int(text) <= MAX_PORT:
+            raise ValueError(messages.port_invalid(MIN_PORT, MAX_PORT))
+        return int(text)
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        # A secret pasted with a trailing newline, or only blanks, counts as given
+        # as it is meant: whitespace is never part of Slack's tokens or secrets.
+        return value.strip()
+
+    @field_validator("snoozedb_template_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        url = value.strip()
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc or " " in url:
+            raise ValueError(messages.TEMPLATE_URL_INVALID)
+        return url
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # The URL may hold a password: no sentence here quotes it.
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(messages.DATABASE_URL_SHAPE) from None
+        if url.get_backend_name() not in DATABASE_BACKENDS:
+            raise ValueError(messages.database_url_backend(url.get_backend_name()))
+        try:
+            url.get_dialect().import_dbapi()
+        except (ImportError, NoSuchModuleError):
+            raise ValueError(messages.database_url_driver(url.drivername)) from None
+        return value.strip()
 
     @field_validator("snoozedb_aws_account_id")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from bot import messages
 from bot.config import Settings
 from bot.server import EVENTS_PATH, Runtime, build_runtime, wsgi_app
 from bot.standins.aws import AwsStandIn
@@ -278,20 +279,31 @@ class Demo:
 
     def _deploy(self) -> None:
         assert self.world.runtime is not None
-        pending = self.world.runtime.storage.pending("T1", "C1")
+        storage = self.world.runtime.storage
+        pending = storage.pending("T1", "C1")
         if pending is None:
-            self.say(
-                "Type /snooze connect first: it gives the External ID the stack needs."
-            )
+            self.say(messages.DEMO_CONNECT_FIRST)
             return
+        existing = self.world.aws.role_stack_arn(CUSTOMER_ACCOUNT)
+        if existing is not None and any(
+            account.role_arn == existing for account in storage.accounts("T1", "C1")
+        ):
+            # Redeploying would make the role trust the new External ID only, and
+            # cut the connection the channel has through it.
+            self.say(messages.demo_stack_in_use(CUSTOMER_ACCOUNT, existing))
+            return
+
         self.role_arn = self.world.aws.deploy_role_stack(
             CUSTOMER_ACCOUNT, pending.external_id, self.world.own_account_id
         )
-        self.say(
-            f"Deployed the SnoozeDB stack in account {CUSTOMER_ACCOUNT}.\n"
-            f"Its RoleArn output is {self.role_arn}\n"
-            f"Next: /snooze connect {self.role_arn}"
-        )
+        if existing is None:
+            self.say(messages.demo_deployed(CUSTOMER_ACCOUNT, self.role_arn))
+        else:
+            self.say(
+                messages.demo_redeployed(
+                    CUSTOMER_ACCOUNT, pending.external_id, self.role_arn
+                )
+            )
 
 
 def _indent(text: str) -> str:

@@ -53,6 +53,77 @@ def setting_invalid(variable: str, problem: str) -> str:
     return f"SnoozeDB cannot start: {variable} {problem}."
 
 
+def region_unknown(region: str, closest: str | None) -> str:
+    hint = (
+        f"the nearest known name is {closest}"
+        if closest
+        else "use names such as eu-west-1"
+    )
+    return f"`{region}` is not an AWS region where RDS runs; {hint}"
+
+
+def port_invalid(lowest: int, highest: int) -> str:
+    return f"must be a whole number from {lowest} to {highest}"
+
+
+def port_in_use(port: int) -> str:
+    return (
+        f"{port} is already in use by another program; stop that program or set PORT "
+        "to a free port"
+    )
+
+
+def port_unavailable(port: int, code: str) -> str:
+    return f"{port} cannot be listened on ({code}); set PORT to another port"
+
+
+def port_privileged(port: int) -> str:
+    return (
+        f"{port} needs privileges this process does not have; set PORT to a port "
+        "from 1024 up"
+    )
+
+
+TEMPLATE_URL_INVALID = (
+    "must be the https:// URL where the role template is published, such as "
+    "https://my-bucket.s3.amazonaws.com/snoozedb-role.yaml"
+)
+
+
+_DATABASE_URL_EXAMPLES = (
+    "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE or "
+    "sqlite:///snoozedb.sqlite3"
+)
+DATABASE_URL_SHAPE = f"it is not a database URL such as {_DATABASE_URL_EXAMPLES}"
+
+
+def database_url_backend(backend: str) -> str:
+    return (
+        f"SnoozeDB keeps its tables in SQLite or PostgreSQL, not {backend}; use "
+        f"a URL such as {_DATABASE_URL_EXAMPLES}"
+    )
+
+
+def database_url_driver(driver: str) -> str:
+    return (
+        f"the database driver `{driver}` is not installed; use "
+        "postgresql+psycopg:// (installed with SnoozeDB) or sqlite:///"
+    )
+
+
+def database_unreachable(shown_url: str, is_sqlite: bool) -> str:
+    if is_sqlite:
+        return (
+            f"names a SQLite file SnoozeDB could not open ({shown_url}); check that "
+            "its folder exists and that SnoozeDB may write there"
+        )
+    return (
+        f"names a database SnoozeDB could not connect to ({shown_url}); check that "
+        "it is running and that the URL's host, port, user, password and database "
+        "name are right"
+    )
+
+
 # --- Roles and AWS ---------------------------------------------------------------
 
 
@@ -72,6 +143,15 @@ def role_not_assumable(role_arn: str, trusted_account: str, aws_code: str) -> st
         "Type `/snooze connect` here to see this channel's External ID and the stack "
         "name to use, redeploy the SnoozeDB stack with them in that AWS account, then "
         f"type `/snooze connect {role_arn}` to check the role again."
+    )
+
+
+def role_other_partition(role_arn: str, partition: str, own_partition: str) -> str:
+    return (
+        f"`{role_arn}` is a role in the {partition} partition, but SnoozeDB runs in "
+        f"the {own_partition} partition and cannot assume roles outside it. Deploy the "
+        f"SnoozeDB stack in an AWS account of the {own_partition} partition and paste "
+        "its RoleArn output."
     )
 
 
@@ -223,7 +303,7 @@ SUMMARY_CONNECT = (
 )
 USAGE_DISCONNECT = "/snooze disconnect [AWS_ACCOUNT_ID]"
 SUMMARY_DISCONNECT = "forget an AWS account connected in this channel"
-USAGE_STATUS = "/snooze status [DB]"
+USAGE_STATUS = "/snooze status [DB | tag:KEY=VALUE]"
 SUMMARY_STATUS = (
     "list the channel's databases, their state and whether they can be stopped"
 )
@@ -277,6 +357,28 @@ def connect_intro(external_id: str, trusted_account: str) -> str:
         f"SnoozeDB's account ({trusted_account}) can assume, only with your External ID, "
         "and only to list, stop and start RDS instances.\n"
         f"*External ID:* `{external_id}`"
+    )
+
+
+def connect_another(aws_account_ids: Sequence[str]) -> str:
+    if len(aws_account_ids) == 1:
+        connected = f"AWS account {aws_account_ids[0]} is already connected to this "
+        connected += "channel and stays connected."
+    else:
+        listed = ", ".join(aws_account_ids[:-1]) + f" and {aws_account_ids[-1]}"
+        connected = f"AWS accounts {listed} are already connected to this channel "
+        connected += "and stay connected."
+    return (
+        f"{connected} The External ID below is for connecting another AWS account: "
+        "deploy the stack in that account."
+    )
+
+
+def already_connected(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"AWS account {aws_account_id} is already connected to this channel through "
+        f"`{role_arn}`, so there is nothing to do; type `/snooze status` to see its "
+        "databases."
     )
 
 
@@ -1269,3 +1371,37 @@ def undelivered_line(at: datetime, error: str, text: str, gave_up: bool = False)
 
 
 BAD_REQUEST = "Bad request."
+
+
+# --- The offline demo --------------------------------------------------------------
+
+DEMO_CONNECT_FIRST = (
+    "Type /snooze connect first: it gives the External ID the stack needs."
+)
+
+
+def demo_deployed(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"Deployed the SnoozeDB stack in account {aws_account_id}.\n"
+        f"Its RoleArn output is {role_arn}\n"
+        f"Next: /snooze connect {role_arn}"
+    )
+
+
+def demo_redeployed(aws_account_id: str, external_id: str, role_arn: str) -> str:
+    return (
+        f"Replaced the SnoozeDB stack already in account {aws_account_id}: its role "
+        f"now trusts only the External ID {external_id}.\n"
+        f"Its RoleArn output is {role_arn}\n"
+        f"Next: /snooze connect {role_arn}"
+    )
+
+
+def demo_stack_in_use(aws_account_id: str, role_arn: str) -> str:
+    return (
+        f"Did not redeploy: this channel is connected through {role_arn}, and "
+        "redeploying its stack with the new External ID would cut that connection. "
+        "With a second AWS account you would deploy the stack there; the demo has "
+        f"only {aws_account_id}, so to replace its stack type /snooze disconnect, "
+        "then /snooze connect and deploy."
+    )

@@ -538,6 +538,12 @@ def build_app(
                 errors={ROLE_ARN_BLOCK: str(RoleArnMalformed(text))},
             )
             return
+        if role.partition != context.own_partition:
+            ack(
+                response_action="errors",
+                errors={ROLE_ARN_BLOCK: connect.elsewhere(context, role)},
+            )
+            return
         metadata = _json(body.get("view", {}).get("private_metadata", ""))
         team_id = str(
             body.get("team", {}).get("id", "")
@@ -572,6 +578,11 @@ def build_app(
         refusal = may_manage(context, asker)
         if refusal is not None:
             ack(response_action="errors", errors={ROLE_ARN_BLOCK: refusal.text})
+            return
+        working = connect.connected_here(context, team_id, account.channel_id, role)
+        if working is not None:
+            problem = messages.already_connected(working, role.arn)
+            ack(response_action="errors", errors={ROLE_ARN_BLOCK: problem})
             return
         responder.begin()
         ack()

@@ -20,10 +20,13 @@ from typing import Any
 from sqlalchemy import Engine, Index, UniqueConstraint, event, inspect, or_, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot import messages
 from bot.domain import (
     TEAM_GONE_ERRORS,
     Account,
@@ -43,6 +46,7 @@ from bot.domain import (
     SavedSchedule,
     UndeliveredNotice,
 )
+from bot.errors import SettingInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +165,38 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+# How long the start-up check waits for PostgreSQL to accept a connection.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def check_database(url: str) -> None:
+    """Connect to the database once, so a start fails at once if it does not answer.
+
+    Args:
+        url: DATABASE_URL, already checked for its shape.
+
+    Raises:
+        SettingInvalid: the database refused or did not answer; the sentence shows
+            the URL with its password and query replaced.
+    """
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError:
+        shown = parsed.set(query={}).render_as_string(hide_password=True)
+        raise SettingInvalid(
+            "DATABASE_URL",
+            messages.database_unreachable(shown, parsed.get_backend_name() == "sqlite"),
+        ) from None
+    finally:
+        engine.dispose()
 
 
 # --- Schedules -------------------------------------------------------------------------

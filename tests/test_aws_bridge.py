@@ -713,3 +713,15 @@ def test_redact_blanks_keys_in_xml_headers_and_dicts() -> None:
 
     for secret in ("ASIAEXAMPLEEXAMPLE12", "abc/def+ghi", "FwoGZXIvYXdz"):
         assert secret not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("eu-west-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")],
+)
+def test_own_partition_follows_the_region_snoozedb_asks_sts_in(
+    region: str, partition: str
+) -> None:
+    bridge = AwsBridge(regions=REGIONS, session=boto3.Session(region_name=region))
+
+    assert bridge.partition() == partition

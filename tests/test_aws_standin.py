@@ -198,3 +198,23 @@ def test_instance_status_can_be_set_on_the_backend(aws: AwsStandIn) -> None:
 def test_setting_the_status_of_a_missing_instance_says_so(aws: AwsStandIn) -> None:
     with pytest.raises(LookupError):
         aws.set_instance_status(CUSTOMER, "eu-west-1", "nothing-here", "stopped")
+
+
+def test_deploying_the_stack_again_makes_the_role_trust_only_the_new_external_id(
+    aws: AwsStandIn,
+) -> None:
+    """moto's update_stack keeps the old trust policy; redeploying must not."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    role_arn = aws.deploy_role_stack(CUSTOMER, first, SNOOZEDB_ACCOUNT_ID)
+
+    again = aws.deploy_role_stack(CUSTOMER, second, SNOOZEDB_ACCOUNT_ID)
+
+    assert again == role_arn == aws.role_stack_arn(CUSTOMER)
+    assert _assume(boto3.Session(), role_arn, second)["AccessKeyId"]
+    with pytest.raises(ClientError) as error:
+        _assume(boto3.Session(), role_arn, first)
+    assert _refusal(error)[0] == "AccessDenied"
+
+
+def test_a_stack_never_deployed_has_no_role_arn(aws: AwsStandIn) -> None:
+    assert aws.role_stack_arn(CUSTOMER) is None

@@ -25,6 +25,9 @@ from bot.config import Settings
 from bot.server import _serve_socket
 
 SNOOZEDB = Path(sys.executable).with_name("snoozedb")
+# The checkout under test comes first on the path, ahead of whichever tree the
+# virtualenv's `snoozedb` was installed from, so the processes run this code.
+CHECKOUT = Path(__file__).resolve().parents[1]
 ROLE_ACTIONS = {
     "rds:DescribeDBInstances",
     "rds:ListTagsForResource",
@@ -40,11 +43,15 @@ def run(
     stdin: str = "",
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command in a clean environment, in an empty folder, feeding it stdin."""
+    """Run a command in a clean environment, in an empty folder, feeding it stdin.
+
+    The environment holds no settings, only the path to this checkout's code.
+    """
     clean = {
         "PATH": str(SNOOZEDB.parent),
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
+        "PYTHONPATH": str(CHECKOUT),
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
     }
@@ -150,6 +157,96 @@ def test_demo_reads_a_script_from_stdin_and_prints_the_help_list(tmp_path: Path)
     for subcommand in ("connect", "disconnect", "status", "stop", "start", "help"):
         assert f"`/snooze {subcommand}" in result.stdout
     assert "> /snooze connect" not in result.stdout, "the script ran, not the tour"
+
+
+SERVER_SETTINGS = {
+    "SLACK_SIGNING_SECRET": "secret",
+    "SLACK_APP_TOKEN": "xapp-test",
+    "SNOOZEDB_AWS_ACCOUNT_ID": "123456789012",
+}
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound once by the OS, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "scheduler"])
+def test_a_malformed_database_url_stops_the_start_with_one_sentence(
+    tmp_path: Path, command: str
+):
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        command,
+        environment={**SERVER_SETTINGS, "DATABASE_URL": "nonsense"},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("SnoozeDB cannot start: DATABASE_URL is not valid")
+    assert "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "scheduler"])
+def test_a_database_that_does_not_answer_stops_the_start_without_its_password(
+    tmp_path: Path, command: str
+):
+    url = f"postgresql+psycopg://snoozedb:hunter2-pw@127.0.0.1:{closed_port()}/bot"
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        command,
+        environment={**SERVER_SETTINGS, "DATABASE_URL": url},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "SnoozeDB cannot start: DATABASE_URL names a database SnoozeDB could not "
+        "connect to (postgresql+psycopg://snoozedb:***@127.0.0.1:"
+    )
+    assert "hunter2-pw" not in result.stderr + result.stdout
+    assert_one_sentence(result.stderr)
+
+
+def test_a_sqlite_file_in_a_missing_folder_stops_the_start_with_one_sentence(
+    tmp_path: Path,
+):
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'snoozedb.sqlite3'}"
+    result = run(
+        tmp_path,
+        str(SNOOZEDB),
+        "serve",
+        environment={**SERVER_SETTINGS, "DATABASE_URL": url},
+    )
+
+    assert result.returncode == 2
+    assert "DATABASE_URL names a SQLite file SnoozeDB could not open" in result.stderr
+    assert "check that its folder exists" in result.stderr
+    assert_one_sentence(result.stderr)
+
+
+def test_serve_on_a_port_in_use_exits_with_one_sentence_naming_port(tmp_path: Path):
+    """gunicorn would retry the bind and log each failure; serve stops at once."""
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        result = run(
+            tmp_path,
+            str(SNOOZEDB),
+            "serve",
+            environment={**SERVER_SETTINGS, "PORT": str(port)},
+            timeout=30,
+        )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"SnoozeDB cannot start: PORT {port} is already in use by another program; "
+        "stop that program or set PORT to a free port.\n"
+    )
 
 
 def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):

@@ -359,6 +359,107 @@ def test_another_team_cannot_connect_a_role_already_connected(world: OfflineWorl
     assert world.runtime is not None and world.runtime.storage.accounts("T2") == []
 
 
+def test_pasting_a_connected_role_again_says_so_and_issues_no_external_id(
+    world: OfflineWorld,
+):
+    """A new External ID here would lead the user to redeploy a working role."""
+    role_arn = connect(world)
+    assumed = len(world.aws.assume_role_calls)
+
+    second, second_later = say(world, f"connect {role_arn}")
+    third, third_later = say(world, f"connect {role_arn}")
+
+    assert second == (
+        "AWS account 111122223333 is already connected to this channel through "
+        f"`{role_arn}`, so there is nothing to do; type `/snooze status` to see its "
+        "databases."
+    )
+    assert third == second
+    assert second_later == [] and third_later == []
+    assert runtime(world).storage.pending("T1", "C1") is None
+    assert len(world.aws.assume_role_calls) == assumed
+    [account] = runtime(world).storage.accounts("T1", "C1")
+    assert account.status.value == "active"
+
+
+def test_pasting_a_connected_role_in_the_form_says_so_in_the_field(
+    world: OfflineWorld,
+):
+    role_arn = connect(world)
+    say(world, "connect")
+    pending = runtime(world).storage.pending("T1", "C1")
+    assert pending is not None
+
+    status, body = client(world).view_submission(
+        CONNECT_VIEW,
+        {ROLE_ARN_BLOCK: {ROLE_ARN_INPUT: role_arn}},
+        private_metadata=f'{{"account_id": "{pending.id}", "response_url": ""}}',
+    )
+
+    assert status == 200 and isinstance(body, dict)
+    assert body["errors"][ROLE_ARN_BLOCK].startswith(
+        "AWS account 111122223333 is already connected to this channel"
+    )
+    [account] = runtime(world).storage.accounts("T1", "C1")
+    assert account.status.value == "active"
+
+
+def test_connect_in_a_connected_channel_offers_an_external_id_for_another_account(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    reply, _ = say(world, "connect")
+
+    pending = runtime(world).storage.pending("T1", "C1")
+    assert pending is not None
+    assert f"External ID: `{pending.external_id}`" in reply
+    assert (
+        "AWS account 111122223333 is already connected to this channel and stays "
+        "connected. The External ID below is for connecting another AWS account: "
+        "deploy the stack in that account."
+    ) in reply
+    assert "could not assume" not in reply and "no External ID yet" not in reply
+
+
+def test_a_role_of_another_partition_is_refused_before_any_aws_call(
+    world: OfflineWorld,
+):
+    assumed = len(world.aws.assume_role_calls)
+
+    reply, later = say(
+        world, "connect arn:aws-cn:iam::111122223333:role/SnoozeDBAccess"
+    )
+
+    assert reply == (
+        "`arn:aws-cn:iam::111122223333:role/SnoozeDBAccess` is a role in the aws-cn "
+        "partition, but SnoozeDB runs in the aws partition and cannot assume roles "
+        "outside it. Deploy the SnoozeDB stack in an AWS account of the aws partition "
+        "and paste its RoleArn output."
+    )
+    assert later == []
+    assert len(world.aws.assume_role_calls) == assumed
+    assert runtime(world).storage.pending("T1", "C1") is None
+
+
+def test_the_paste_form_refuses_a_role_of_another_partition(world: OfflineWorld):
+    say(world, "connect")
+    pending = runtime(world).storage.pending("T1", "C1")
+    assert pending is not None
+    assumed = len(world.aws.assume_role_calls)
+
+    status, body = client(world).view_submission(
+        CONNECT_VIEW,
+        {ROLE_ARN_BLOCK: {ROLE_ARN_INPUT: "arn:aws-us-gov:iam::111122223333:role/R"}},
+        private_metadata=f'{{"account_id": "{pending.id}", "response_url": ""}}',
+    )
+    world.settle()
+
+    assert status == 200 and isinstance(body, dict)
+    assert "is a role in the aws-us-gov partition" in body["errors"][ROLE_ARN_BLOCK]
+    assert len(world.aws.assume_role_calls) == assumed
+
+
 def test_other_channel_sees_no_account(world: OfflineWorld):
     connect(world)
 
@@ -465,6 +566,35 @@ def test_status_of_one_database_shows_only_that_database(world: OfflineWorld):
     assert "`staging-db-ro` us-east-1" in shown(later)
     assert "read replica of `staging-db`" in shown(later)
     assert "qa-db" not in shown(later)
+
+
+def test_status_of_a_tag_selector_shows_only_the_tagged_databases(
+    world: OfflineWorld,
+):
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT).client("rds")
+    qa = rds.describe_db_instances(DBInstanceIdentifier="qa-db")["DBInstances"][0]
+    rds.add_tags_to_resource(
+        ResourceName=qa["DBInstanceArn"], Tags=[{"Key": "env", "Value": "dev"}]
+    )
+    connect(world)
+
+    _, later = say(world, "status tag:env=dev")
+
+    assert "`qa-db` us-east-1" in shown(later)
+    assert "staging-db" not in shown(later)
+
+
+def test_status_of_a_tag_nothing_carries_says_so_in_one_sentence(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "status tag:env=dev")
+
+    assert shown(later) == (
+        "No database in this channel's accounts carries the tag `env=dev`."
+    )
+    assert later[-1]["text"] != ""
 
 
 def test_unknown_subcommand_suggests_the_closest(world: OfflineWorld):

@@ -63,7 +63,8 @@ def _not_known(team_id: str, subject_id: str) -> None:
 class Context:
     """What handlers need: the tables, the AWS operations, and a few settings.
 
-    `user_zone` names a Slack user's IANA zone (None when unknown); `clock` gives the
+    `own_partition` is the AWS partition SnoozeDB runs in; roles elsewhere are out
+    of its reach. `user_zone` names a Slack user's IANA zone (None when unknown); `clock` gives the
     current instant, so tests fix time instead of reading the wall clock.
     `is_admin(team_id, user_id)` says whether a user is a workspace admin or owner,
     and `group_members(team_id, group_id)` who is in a user group; both give None
@@ -73,6 +74,7 @@ class Context:
     storage: Storage
     operations: Operations
     own_account_id: str
+    own_partition: str = "aws"
     template_url: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
     user_zone: Callable[[str], str | None] = _no_zone

@@ -43,9 +43,17 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     role = RoleArn.parse(words[0]) if words else None
     if words and role is None:
         return Reply(Message(str(RoleArnMalformed(words[0]))))
+    if role is not None and role.partition != context.own_partition:
+        return Reply(Message(elsewhere(context, role)))
     refusal = may_manage(context, request)
     if refusal is not None:
         return Reply(refusal)
+    if role is not None:
+        working = connected_here(context, request.team_id, request.channel_id, role)
+        if working is not None:
+            # Nothing to check: a new External ID here would only tempt the user
+            # to redeploy a role that works, breaking it.
+            return Reply(Message(messages.already_connected(working, role.arn)))
     broken = needing_attention(context, request.team_id, request.channel_id)
     if role is None and broken:
         return Reply(instructions(context, broken[0]))
@@ -60,10 +68,40 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         request.team_id, request.channel_id, request.user_id
     )
     if role is None or created:
-        return Reply(instructions(context, account, first_deploy=role is not None))
+        connected = [
+            a.aws_account_id
+            for a in context.storage.accounts(request.team_id, request.channel_id)
+            if a.status is AccountStatus.ACTIVE
+        ]
+        return Reply(
+            instructions(
+                context, account, first_deploy=role is not None, connected=connected
+            )
+        )
     return Reply(
         Message(messages.connect_checking(role.arn)),
         lambda: verify(context, account, role, request.user_id),
+    )
+
+
+def elsewhere(context: Context, role: RoleArn) -> str:
+    """Why a role of another AWS partition cannot be connected."""
+    return messages.role_other_partition(
+        role.arn, role.partition, context.own_partition
+    )
+
+
+def connected_here(
+    context: Context, team_id: str, channel_id: str, role: RoleArn
+) -> str | None:
+    """The AWS account this channel already reaches through `role`, if active."""
+    return next(
+        (
+            account.aws_account_id
+            for account in context.storage.accounts(team_id, channel_id)
+            if account.status is AccountStatus.ACTIVE and account.role_arn == role.arn
+        ),
+        None,
     )
 
 
@@ -77,12 +115,18 @@ def needing_attention(context: Context, team_id: str, channel_id: str) -> list[A
 
 
 def instructions(
-    context: Context, account: Account, *, first_deploy: bool = False
+    context: Context,
+    account: Account,
+    *,
+    first_deploy: bool = False,
+    connected: Sequence[str] = (),
 ) -> Message:
     """The template, quick-create link, CLI command and paste button for `account`.
 
     For an account needing attention the stack name is its role's name, so that
-    redeploying gives back the role ARN the account already has.
+    redeploying gives back the role ARN the account already has. `connected` names
+    the AWS accounts already working in the channel: the reply says they stay
+    connected and that the stack belongs in another account.
     """
     trusted = context.own_account_id
     external_id = account.external_id
@@ -97,6 +141,8 @@ def instructions(
                 messages.connect_repair(account.aws_account_id, account.role_arn, stack)
             )
         )
+    if connected and not repairing:
+        parts.append(blocks.section(messages.connect_another(connected)))
     parts.append(blocks.section(messages.connect_intro(external_id, trusted)))
     if context.template_url:
         url = quick_create_url(

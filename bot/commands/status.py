@@ -1,4 +1,4 @@
-"""`/snooze status [db]` (alias `list`): the channel's accounts and their databases."""
+"""`/snooze status [db | tag:KEY=VALUE]` (alias `list`): the channel's databases."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
                 found = rules.resolve(target, survey.instances)
             except SnoozeError as error:
                 return [Message(str(error))]
-            lines = instance_lines(found)
+            # Only a tag selector finds nothing without raising; say so.
+            lines = instance_lines(found) or [messages.nothing_matched(target)]
             lines.extend(problem.sentence for problem in survey.problems)
             return [_message(lines)]
 

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import boto3
+from botocore.exceptions import ClientError
 from moto.core.utils import get_pagination_model, get_service_model
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_api._internal.models import moto_api_backend
@@ -286,6 +287,36 @@ class AwsStandIn:
             session_token=credentials["SessionToken"],
         )
 
+    def role_stack_arn(
+        self,
+        account_id: str,
+        region: str = "us-east-1",
+        stack_name: str = DEFAULT_STACK_NAME,
+    ) -> str | None:
+        """The `RoleArn` output of a SnoozeDB stack already deployed, or None.
+
+        Args:
+            account_id: The customer account.
+            region: Where the stack would be.
+            stack_name: The stack name, which is also the role name.
+
+        Returns:
+            The role ARN, or None when no such stack exists.
+        """
+        cloudformation = self.customer_session(account_id, region).client(
+            "cloudformation"
+        )
+        try:
+            stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        except ClientError:
+            return None
+        outputs = {
+            item["OutputKey"]: item["OutputValue"]
+            for stack in stacks
+            for item in stack.get("Outputs", [])
+        }
+        return outputs.get("RoleArn")
+
     def deploy_role_stack(
         self,
         account_id: str,
@@ -295,6 +326,10 @@ class AwsStandIn:
         stack_name: str = DEFAULT_STACK_NAME,
     ) -> str:
         """Deploy SnoozeDB's own template in a customer account, as a customer would.
+
+        A stack of that name already there is deleted and created again: redeploying
+        on AWS updates the role's trust policy to the new External ID, and moto's
+        `update_stack` leaves the role as it was.
 
         Args:
             account_id: The customer account.
@@ -309,6 +344,8 @@ class AwsStandIn:
         cloudformation = self.customer_session(account_id, region).client(
             "cloudformation"
         )
+        if self.role_stack_arn(account_id, region, stack_name) is not None:
+            cloudformation.delete_stack(StackName=stack_name)
         cloudformation.create_stack(
             StackName=stack_name,
             TemplateBody=render_template(),
