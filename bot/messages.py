@@ -548,6 +548,13 @@ def confirm_expired() -> str:
     return "This button was already used. Type the command again if needed."
 
 
+def confirm_too_late(action: Action, until: datetime) -> str:
+    return (
+        f"This button was to {action.value} the database until {when_in_zone(until)}, "
+        "which has passed; nothing was done. Type the command again if needed."
+    )
+
+
 STATUS_WORKING = "Looking at this channel's AWS accounts..."
 
 

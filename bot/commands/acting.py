@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import blocks, messages
@@ -129,17 +129,18 @@ def run(
         )
     except SnoozeError as error:
         return [Message(str(error))]
-    landed = _remember_way_back(context, request, report, until)
-    return report_messages(report, request.user_id, until if landed else None)
+    _remember_way_back(context, request, report, until)
+    return report_messages(report, request.user_id, until)
 
 
 def _remember_way_back(
     context: Context, request: Request, report: ActionReport, until: datetime | None
-) -> bool:
+) -> None:
     """Persist (or, for a plain action, cancel) the way back of each acted instance."""
     storage = context.storage
-    landed = [o for o in report.outcomes if o.kind.succeeded]
-    for outcome in landed:
+    for outcome in report.outcomes:
+        if not outcome.kind.succeeded:
+            continue
         if until is None:
             storage.cancel_one_off(request.team_id, outcome.ref.qualified)
             continue
@@ -152,7 +153,6 @@ def _remember_way_back(
             until,
             request.user_id,
         )
-    return bool(landed)
 
 
 def report_messages(
@@ -163,7 +163,9 @@ def report_messages(
     Args:
         report: What the operation produced.
         user_id: Who asked.
-        until: When a one-off's way back was persisted, to say so; else None.
+        until: A one-off's end, None for a plain action. The post names the way back
+            when an instance ended in the wanted state (so it was persisted), and a
+            confirmation button carries it, so confirming keeps it.
 
     Returns:
         The messages, the channel post first.
@@ -175,7 +177,7 @@ def report_messages(
     if public:
         lines = [messages.action_heading(user_id, report.action, report.target)]
         lines.extend(messages.outcome_sentence(o) for o in public)
-        if until is not None:
+        if until is not None and any(o.kind.succeeded for o in public):
             back = Action.START if report.action is Action.STOP else Action.STOP
             lines.append(messages.way_back(back, until))
         said.append(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
@@ -202,17 +204,36 @@ def _confirmation(outcome: Outcome, until: datetime | None) -> Message:
 
 
 def confirmed(context: Context, request: Request, value: str) -> Reply:
-    """The "Stop anyway" button: act on the excluded instance it names."""
+    """The "Stop anyway" button: act on the excluded instance it names.
+
+    The button carries a one-off's end as an instant, so confirming `stop DB for 2h`
+    also saves the way back; a button without one (a plain stop) acts plainly.
+    """
     try:
         chosen = json.loads(value)
         action = Action(chosen["action"])
         target = str(chosen["target"])
-        until = datetime.fromisoformat(chosen["until"]) if "until" in chosen else None
-    except (ValueError, KeyError, TypeError):
+        until = _instant(chosen["until"]) if "until" in chosen else None
+    except (ValueError, KeyError, TypeError, OverflowError):
         return Reply(Message(messages.confirm_expired()))
-    if until is not None and until <= context.clock():
-        return Reply(Message(messages.confirm_expired()))
+    if until is not None:
+        until = until.astimezone(user_zone(context, request.user_id))
+        if until <= context.clock():
+            return Reply(Message(messages.confirm_too_late(action, until)))
+    said = (
+        messages.working(action, target)
+        if until is None
+        else messages.working_until(action, target, until)
+    )
     return Reply(
-        Message(messages.working(action, target)),
+        Message(said),
         lambda: run(context, request, action, target, confirmed=True, until=until),
     )
+
+
+def _instant(text: object) -> datetime:
+    """An aware instant written by `_confirmation`; ValueError for anything else."""
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the instant carries no offset")
+    return moment.astimezone(UTC)
