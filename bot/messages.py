@@ -1009,7 +1009,8 @@ def restarted_after_seven_days(sentence: str) -> str:
 def enforced(sentence: str) -> str:
     return (
         f"{sentence} It was started outside its schedule, which says `enforce`, so "
-        "SnoozeDB stopped it again. Press *Keep running* next time to keep it up."
+        "SnoozeDB stopped it again. Press *Keep running 1 hour* to start it again and "
+        "keep it up for an hour."
     )
 
 

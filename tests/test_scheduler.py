@@ -478,12 +478,13 @@ def click(
     notice: dict[str, Any],
     action_id: str,
     before_settling: Callable[[], None] = lambda: None,
+    at: datetime = MONDAY_2000 - timedelta(minutes=14),
 ) -> None:
     button = next(
         e for e in notice["blocks"][-1]["elements"] if e["action_id"] == action_id
     )
     assert world.requests is not None
-    with time_machine.travel(MONDAY_2000 - timedelta(minutes=14), tick=True):
+    with time_machine.travel(at, tick=True):
         status, _ = world.requests.block_action(
             action_id, button["value"], user_id="U9", channel_id="C1"
         )
@@ -613,3 +614,58 @@ def test_prestop_notice_comes_at_the_lead_time_the_channel_set(world: OfflineWor
     assert "In 30 minutes (20:00 UTC) SnoozeDB stops `qa-db`" in at_30[0]
     assert channel(world) == at_30, "no second notice at the default 15 minutes"
     assert stops(world) == 0
+
+
+def qa_db_status(world: OfflineWorld) -> str:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+    found = rds.describe_db_instances(DBInstanceIdentifier="qa-db")
+    return str(found["DBInstances"][0]["DBInstanceStatus"])
+
+
+def history(world: OfflineWorld) -> str:
+    assert world.requests is not None
+    _, body = world.requests.command("history", user_id="U9", channel_id="C1")
+    return render(body)  # type: ignore[arg-type]
+
+
+def test_keep_running_after_an_enforced_stop_starts_the_database_again(
+    world: OfflineWorld,
+):
+    """The press on an `enforce` message means "keep it up": it is started, not only
+    recorded, and the start is audited under who pressed."""
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    run(world, MONDAY_2000 + timedelta(hours=2, seconds=5))
+    [enforced] = world.slack.messages("C1")
+
+    click(
+        world,
+        enforced,
+        notices.KEEP_HOUR,
+        at=MONDAY_2000 + timedelta(hours=2, minutes=1),
+    )
+    said = render(world.slack.responses[-1].body)
+    run(world, MONDAY_2000 + timedelta(hours=3, seconds=5))  # the next hourly sweep
+
+    assert "@U9 kept `qa-db` running until 23:01 UTC" in said
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert (stops(world), starts(world)) == (1, 1)
+    assert qa_db_status(world) == "available"
+    assert "· @U9 · start `qa-db` (us-east-1) · started" in history(world)
+
+
+def test_keep_running_after_stop_now_starts_it_again_and_a_running_one_is_left(
+    world: OfflineWorld,
+):
+    notice = notice_at(world)
+
+    click(world, notice, notices.KEEP_HOUR)
+    kept_running = render(world.slack.responses[-1].body)
+    click(world, notice, notices.STOP_NOW)
+    click(world, notice, notices.KEEP_HOUR)
+
+    assert "starting" not in kept_running and "already" not in kept_running
+    assert "`qa-db` (us-east-1): starting now." in render(
+        world.slack.responses[-1].body
+    )
+    assert (stops(world), starts(world)) == (1, 1)
+    assert qa_db_status(world) == "available"
