@@ -769,6 +769,14 @@ def way_back(action: Action, until: datetime) -> str:
     return f"SnoozeDB will {verb} it again at {when_in_zone(until)}."
 
 
+def enforce_stops_again(ref: InstanceRef, name: str) -> str:
+    return (
+        f"{_where(ref)}: its schedule says `enforce`, so SnoozeDB will stop it again at "
+        f"its next hourly check; to keep it running, type `/snooze start {name} for 2h` "
+        f"or `/snooze start {name} until HH:MM`."
+    )
+
+
 def one_off_usage(action: Action) -> str:
     return (
         f"Name one database, then optionally how long: "

@@ -1014,7 +1014,7 @@ def _restarted(
                 )
                 run.lines.append(messages.scheduled_line(sentence, cause))
             continue
-        if base.schedule.enforce and world.sweep:
+        if world.sweep and planning.enforce_stops_again(instance, applied):
             key = f"e:{instance.ref.qualified}:{_minute(world.now)}"
             if _claim(storage, world, run, key, found=False):
                 outcome = _act(

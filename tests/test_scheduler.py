@@ -669,3 +669,42 @@ def test_keep_running_after_stop_now_starts_it_again_and_a_running_one_is_left(
     )
     assert (stops(world), starts(world)) == (1, 1)
     assert qa_db_status(world) == "available"
+
+
+def test_a_manual_start_under_enforce_says_the_next_check_stops_it_again(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "stopped")
+
+    type_at(world, "start qa-db", MONDAY_2000 + timedelta(hours=2, minutes=50))
+    said = render(world.slack.responses[-1].body)
+    run(world, MONDAY_2000 + timedelta(hours=3, seconds=5))  # the next hourly sweep
+
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert (
+        "its schedule says `enforce`, so SnoozeDB will stop it again at its next "
+        "hourly check; to keep it running, type `/snooze start qa-db for 2h`"
+    ) in said
+    assert stops(world) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "at"),
+    [
+        ("start qa-db for 2h", MONDAY_2000 + timedelta(hours=2, minutes=50)),
+        ("start qa-db", MONDAY_2000 - timedelta(hours=2)),
+    ],
+    ids=["one-off", "inside-the-window"],
+)
+def test_a_start_that_enforce_leaves_alone_gets_no_warning(
+    world: OfflineWorld, line: str, at: datetime
+):
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "stopped")
+
+    type_at(world, line, at)
+    said = render(world.slack.responses[-1].body)
+
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert "enforce" not in said

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot import blocks, messages
+from bot import blocks, messages, planning
 from bot.commands import Context, Message, Reply, Request
 from bot.domain import Action, Outcome, OutcomeKind
 from bot.errors import SnoozeError
@@ -130,7 +130,8 @@ def run(
     except SnoozeError as error:
         return [Message(str(error))]
     _remember_way_back(context, request, report, until)
-    return report_messages(report, request.user_id, until)
+    notes = _enforce_notes(context, request, report)
+    return report_messages(report, request.user_id, until, notes)
 
 
 def _remember_way_back(
@@ -155,8 +156,43 @@ def _remember_way_back(
         )
 
 
+def _enforce_notes(
+    context: Context, request: Request, report: ActionReport
+) -> list[str]:
+    """Warn about each started instance an `enforce` schedule will stop again."""
+    started = {
+        o.ref.qualified
+        for o in report.outcomes
+        if o.action is Action.START and o.kind.succeeded
+    }
+    if not started:
+        return []
+    storage = context.storage
+    now = context.clock()
+    assignments = storage.assignments(request.team_id, request.channel_id)
+    saved = storage.named_schedules(request.team_id, request.channel_id)
+    named = {s.name: s for s in saved if s.name}
+    one_offs = storage.one_offs(request.team_id)
+    overrides = storage.overrides(request.team_id, now)
+    notes = []
+    for instance in report.instances:
+        if instance.ref.qualified not in started:
+            continue
+        plan = planning.applicable(
+            instance, assignments, named, one_offs, overrides, now, count=1
+        )
+        if planning.enforce_stops_again(instance, plan):
+            typed = TagSelector.parse(report.target) is None
+            name = report.target if typed else instance.identifier
+            notes.append(messages.enforce_stops_again(instance.ref, name))
+    return notes
+
+
 def report_messages(
-    report: ActionReport, user_id: str, until: datetime | None = None
+    report: ActionReport,
+    user_id: str,
+    until: datetime | None = None,
+    notes: Sequence[str] = (),
 ) -> list[Message]:
     """The channel post of outcomes, plus confirmation requests and problems.
 
@@ -166,6 +202,7 @@ def report_messages(
         until: A one-off's end, None for a plain action. The post names the way back
             when an instance ended in the wanted state (so it was persisted), and a
             confirmation button carries it, so confirming keeps it.
+        notes: Sentences added to the channel post, after the outcomes.
 
     Returns:
         The messages, the channel post first.
@@ -180,6 +217,7 @@ def report_messages(
         if until is not None and any(o.kind.succeeded for o in public):
             back = Action.START if report.action is Action.STOP else Action.STOP
             lines.append(messages.way_back(back, until))
+        lines.extend(notes)
         said.append(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
     for outcome in report.outcomes:
         if outcome.kind is OutcomeKind.NEEDS_CONFIRMATION:
