@@ -168,6 +168,19 @@ TIME_BARE_NUMBER = "a bare number is ambiguous; write 09:00 or 9am"
 TIME_SLASH_DATE = "day and month order is ambiguous; name the day, as in `monday 08:00`"
 TIME_NO_CLOCK = "say what time, as in `until friday 08:00`"
 TIME_UNREADABLE = "I do not recognise that date and time"
+TIME_CLOCK_RANGE = (
+    "hours go from 00 to 24, minutes from 00 to 59, and 24:00 is midnight at the end "
+    "of the day"
+)
+TIME_TWO_ZONES = "name one time zone, as in `until 18:00 UTC`"
+TIME_OFFSET_RANGE = "an offset from UTC goes from -14:00 to +14:00, as in +02:00"
+
+
+def time_unknown_zone(name: str) -> str:
+    return (
+        f"`{name}` is not a time zone I know; name one as Europe/London, UTC or an "
+        "offset such as +02:00"
+    )
 
 
 def time_not_future(when: str) -> str:

@@ -622,3 +622,19 @@ def test_a_confirmation_pressed_after_its_one_off_ended_does_nothing(
         [p.body for p in world.slack.responses[before:]]
     )
     assert stop_calls(world) == 0
+
+
+def test_until_a_utc_time_is_echoed_on_the_users_clock_the_same_day(
+    world: OfflineWorld,
+):
+    """A user in Tokyo at 09:00 (00:00 UTC) asks until 05:00 UTC: five hours."""
+    connect(world)
+    runtime(world).context.user_zone = lambda _user: "Asia/Tokyo"
+    runtime(world).context.clock = lambda: datetime(2027, 3, 20, 0, 0, tzinfo=UTC)
+
+    reply, later = say(world, "stop qa-db until 05:00 UTC")
+
+    assert "Stopping `qa-db` until Sat 20 Mar 14:00 (Asia/Tokyo)" in reply
+    assert "SnoozeDB will start it again at Sat 20 Mar 14:00 (Asia/Tokyo)." in shown(
+        later
+    )
