@@ -3,7 +3,7 @@
 "Keep running 1 hour" and "Keep running until the next window" record an override
 (with who clicked) that expires by itself, and start those of the instances that are
 already stopped (by `enforce`, or by "Stop now"), as the click asked them to run;
-"Stop now" stops the instances at once.
+"Stop now" stops the instances at once and ends their overrides.
 The buttons carry the instances and the stop instant in their value, so a click needs
 no state of its own; a replayed click is ignored through its trigger_id.
 """

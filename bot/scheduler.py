@@ -1092,6 +1092,9 @@ def stop_now(
 ) -> list[Outcome]:
     """Stop the named instances now ("Stop now"), with one role assumption per account.
 
+    Stopping ends their keep-running overrides: the latest request wins, so neither
+    `/snooze explain` nor the scheduler still takes them for kept running.
+
     Args:
         storage: the tables.
         operations: reaches the accounts.
@@ -1108,6 +1111,8 @@ def stop_now(
     outcomes, _ = act_now(
         storage, operations, team_id, channel_id, qualified, Action.STOP, now
     )
+    stopped = [o.ref.qualified for o in outcomes if o.kind.succeeded]
+    storage.end_overrides(team_id, stopped, now)
     storage.record_outcomes(team_id, channel_id, actor, outcomes)
     return outcomes
 

@@ -708,3 +708,33 @@ def test_a_start_that_enforce_leaves_alone_gets_no_warning(
 
     assert "`qa-db` (us-east-1): starting now." in said
     assert "enforce" not in said
+
+
+def test_stop_now_ends_the_keep_running_override_it_follows(world: OfflineWorld):
+    """Kept running until the next window, then "Stop now": nothing still says kept."""
+    notice = notice_at(world)
+    click(world, notice, notices.KEEP_WINDOW)
+
+    click(world, notice, notices.STOP_NOW)
+    type_at(world, "explain qa-db", MONDAY_2000 - timedelta(minutes=13))
+    explained = render(world.slack.responses[-1].body)
+    assert world.requests is not None
+    _, coming = world.requests.command("next", user_id="U9", channel_id="C1")
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert storage_of(world).overrides("T1", MONDAY_2000) == []
+    assert "kept running" not in explained
+    assert "Tue 31 Mar 08:00 (UTC) · start `qa-db`" in render(coming)  # type: ignore[arg-type]
+    assert "keep-running" not in render(coming)  # type: ignore[arg-type]
+    assert "`qa-db` (us-east-1): already stopped, nothing to do." in channel(world)[-1]
+    assert "kept running" not in channel(world)[-1]
+
+
+def test_a_manual_stop_ends_a_keep_running_override(world: OfflineWorld):
+    assign(world, "qa-db", OFFICE_UTC)
+    until = MONDAY_2000 + timedelta(hours=12)
+    storage_of(world).add_override("T1", "C1", QA_DB, until, "U7")
+
+    type_at(world, "stop qa-db", MONDAY_2000 + timedelta(minutes=5))
+
+    assert storage_of(world).overrides("T1", MONDAY_2000 + timedelta(minutes=5)) == []

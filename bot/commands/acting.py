@@ -8,7 +8,8 @@ way, then persists the way back (a start after a stop, a stop after a start) for
 instance that ended in the wanted state; the scheduler carries it out when due, even
 after a restart. `until` times are read on the user's clock (Slack's users.info), or
 UTC when the zone is unknown; the reply names the zone. A plain stop or start cancels
-a pending way back of the instances it acted on: the latest request wins.
+a pending way back of the instances it acted on, and any stop ends their keep-running
+overrides: the latest request wins.
 """
 
 from __future__ import annotations
@@ -137,8 +138,14 @@ def run(
 def _remember_way_back(
     context: Context, request: Request, report: ActionReport, until: datetime | None
 ) -> None:
-    """Persist (or, for a plain action, cancel) the way back of each acted instance."""
+    """Persist (or, for a plain action, cancel) the way back of each acted instance.
+
+    A stop also ends the instance's keep-running overrides: it is no longer kept.
+    """
     storage = context.storage
+    landed = [o.ref.qualified for o in report.outcomes if o.kind.succeeded]
+    if report.action is Action.STOP:
+        storage.end_overrides(request.team_id, landed, context.clock())
     for outcome in report.outcomes:
         if not outcome.kind.succeeded:
             continue
