@@ -267,6 +267,19 @@ TIME_BARE_NUMBER = "a bare number is ambiguous; write 09:00 or 9am"
 TIME_SLASH_DATE = "day and month order is ambiguous; name the day, as in `monday 08:00`"
 TIME_NO_CLOCK = "say what time, as in `until friday 08:00`"
 TIME_UNREADABLE = "I do not recognise that date and time"
+TIME_CLOCK_RANGE = (
+    "hours go from 00 to 24, minutes from 00 to 59, and 24:00 is midnight at the end "
+    "of the day"
+)
+TIME_TWO_ZONES = "name one time zone, as in `until 18:00 UTC`"
+TIME_OFFSET_RANGE = "an offset from UTC goes from -14:00 to +14:00, as in +02:00"
+
+
+def time_unknown_zone(name: str) -> str:
+    return (
+        f"`{name}` is not a time zone I know; name one as Europe/London, UTC or an "
+        "offset such as +02:00"
+    )
 
 
 def time_not_future(when: str) -> str:
@@ -682,6 +695,13 @@ def confirm_expired() -> str:
     return "This button was already used. Type the command again if needed."
 
 
+def confirm_too_late(action: Action, until: datetime) -> str:
+    return (
+        f"This button was to {action.value} the database until {when_in_zone(until)}, "
+        "which has passed; nothing was done. Type the command again if needed."
+    )
+
+
 STATUS_WORKING = "Looking at this channel's AWS accounts..."
 
 
@@ -906,6 +926,14 @@ def working_until(action: Action, target: str, until: datetime) -> str:
 def way_back(action: Action, until: datetime) -> str:
     verb = "start" if action is Action.START else "stop"
     return f"SnoozeDB will {verb} it again at {when_in_zone(until)}."
+
+
+def enforce_stops_again(ref: InstanceRef, name: str) -> str:
+    return (
+        f"{_where(ref)}: its schedule says `enforce`, so SnoozeDB will stop it again at "
+        f"its next hourly check; to keep it running, type `/snooze start {name} for 2h` "
+        f"or `/snooze start {name} until HH:MM`."
+    )
 
 
 def one_off_usage(action: Action) -> str:
@@ -1166,7 +1194,8 @@ def restarted_after_seven_days(sentence: str) -> str:
 def enforced(sentence: str) -> str:
     return (
         f"{sentence} It was started outside its schedule, which says `enforce`, so "
-        "SnoozeDB stopped it again. Press *Keep running* next time to keep it up."
+        "SnoozeDB stopped it again. Press *Keep running 1 hour* to start it again and "
+        "keep it up for an hour."
     )
 
 

@@ -1,7 +1,9 @@
 """The pre-stop notice: a channel message before a scheduled stop, with three buttons.
 
 "Keep running 1 hour" and "Keep running until the next window" record an override
-(with who clicked) that expires by itself; "Stop now" stops the instances at once.
+(with who clicked) that expires by itself, and start those of the instances that are
+already stopped (by `enforce`, or by "Stop now"), as the click asked them to run;
+"Stop now" stops the instances at once and ends their overrides.
 The buttons carry the instances and the stop instant in their value, so a click needs
 no state of its own; a replayed click is ignored through its trigger_id.
 """
@@ -12,6 +14,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -19,6 +22,7 @@ from slack_bolt import Ack, App
 from bot import blocks, messages
 from bot.blocks import Block
 from bot.commands import Context, Message, Reply, Request
+from bot.domain import OutcomeKind
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +123,7 @@ def register(app: App, context: Context, responder: Any) -> None:
         context: storage, operations and the clock.
         responder: the `bot.slack_app.Responder` that runs slow work and posts it.
     """
-    from bot.scheduler import stop_now
+    from bot.scheduler import outcome_text, start_now, stop_now
 
     storage = context.storage
 
@@ -141,7 +145,10 @@ def register(app: App, context: Context, responder: Any) -> None:
             return request, None, ""
         return request, data, ""
 
-    def keep(request: Request, data: dict[str, Any], until_window: bool) -> Message:
+    def keep(
+        request: Request, data: dict[str, Any], until_window: bool
+    ) -> tuple[str, list[str]]:
+        """Record the override; return the sentence saying so and the instances."""
         now = context.clock()
         stop_at = datetime.fromisoformat(str(data["s"]))
         until = max(now, stop_at) + KEEP_FOR
@@ -162,7 +169,30 @@ def register(app: App, context: Context, responder: Any) -> None:
         )
         identifiers = [name.rsplit("/", 1)[-1] for name in qualified]
         text = messages.kept_running_by(request.user_id, identifiers, _clock(until))
-        return Message(text, in_channel=True)
+        return text, qualified
+
+    def start_stopped(
+        request: Request, kept: str, qualified: list[str]
+    ) -> list[Message]:
+        """Start what is not running; the kept sentence, then what was done."""
+        now = context.clock()
+        outcomes, problems = start_now(
+            storage,
+            context.operations,
+            request.team_id,
+            request.channel_id,
+            qualified,
+            now,
+            actor=f"user:{request.user_id}",
+        )
+        lines = [kept]
+        lines += [
+            f"• {outcome_text(o, now)}"
+            for o in outcomes
+            if o.kind is not OutcomeKind.ALREADY_RUNNING
+        ]
+        lines += [problem.sentence for problem in problems]
+        return [Message("\n".join(lines), blocks.sections(lines), in_channel=True)]
 
     def reply_with(said: Sequence[Message]) -> Reply:
         return Reply(Message(""), lambda: said) if said else Reply(Message(""))
@@ -170,20 +200,23 @@ def register(app: App, context: Context, responder: Any) -> None:
     def on_keep(ack: Ack, body: dict[str, Any], until_window: bool) -> None:
         responder.begin()
         request: Request | None = None
-        said: list[Message] = []
+        reply = Reply(Message(""))
         try:
             request, data, refusal = clicked(body)
             if data is not None:
                 # Database writes only, so the click is recorded before Slack hears
-                # back; the channel message is posted after the acknowledgement.
-                said.append(keep(request, data, until_window))
+                # back; starting what is stopped (AWS) and the channel message come
+                # after the acknowledgement.
+                kept, qualified = keep(request, data, until_window)
+                work = partial(start_stopped, request, kept, qualified)
+                reply = Reply(Message(""), work)
             elif refusal:
-                said.append(Message(refusal))
+                reply = reply_with([Message(refusal)])
         except Exception:
             logger.exception("notice click failed")
-            said = [Message(messages.INTERNAL_ERROR)]
+            reply = reply_with([Message(messages.INTERNAL_ERROR)])
         ack()
-        responder.later(reply_with(said), str(body.get("response_url", "")), request)
+        responder.later(reply, str(body.get("response_url", "")), request)
 
     @app.action(KEEP_HOUR)
     def on_keep_hour(ack: Ack, body: dict[str, Any]) -> None:
@@ -212,17 +245,18 @@ def register(app: App, context: Context, responder: Any) -> None:
         names = [str(name) for name in data["i"]]
 
         def work() -> Sequence[Message]:
+            now = context.clock()
             outcomes = stop_now(
                 storage,
                 context.operations,
                 request.team_id,
                 request.channel_id,
                 names,
-                context.clock(),
+                now,
                 actor=f"user:{request.user_id}",
             )
             lines = [messages.stopped_now_by(request.user_id)]
-            lines += [f"• {messages.outcome_sentence(o)}" for o in outcomes]
+            lines += [f"• {outcome_text(o, now)}" for o in outcomes]
             return [Message("\n".join(lines), blocks.sections(lines), in_channel=True)]
 
         # With the Request, a channel message the response_url refuses is kept and

@@ -68,12 +68,16 @@ class Survey:
 
 @dataclass(frozen=True)
 class ActionReport:
-    """Everything one stop or start produced: an outcome per instance, and problems."""
+    """Everything one stop or start produced: an outcome per instance, and problems.
+
+    `instances` are the instances acted on, as listed before acting (with their tags).
+    """
 
     action: Action
     target: str
     outcomes: tuple[Outcome, ...]
     problems: tuple[AccountProblem, ...]
+    instances: tuple[Instance, ...] = ()
 
 
 class Operations:
@@ -292,7 +296,9 @@ class Operations:
                 actor,
                 outcome.kind.value,
             )
-        return ActionReport(action, target, tuple(outcomes), tuple(survey.problems))
+        return ActionReport(
+            action, target, tuple(outcomes), tuple(survey.problems), tuple(targets)
+        )
 
     def _resolve(
         self, target: str, accounts: Sequence[Account], survey: Survey

@@ -287,6 +287,27 @@ def applicable(
     )
 
 
+def enforce_stops_again(instance: Instance, plan: Applicable | None) -> bool:
+    """True when the hourly check stops this instance again if it is running.
+
+    That is when the schedule in force says `enforce` and wants the instance stopped
+    now, no one-off or keep-running override holds it, and it is not excluded by its
+    tag (scheduled runs skip those).
+
+    Args:
+        instance: The instance, with its tags.
+        plan: What `applicable` says applies to it now.
+
+    Returns:
+        Whether a running instance would be stopped at the next check.
+    """
+    if plan is None or plan.underlying is None or instance.excluded:
+        return False
+    if plan.source in {Source.ONE_OFF, Source.OVERRIDE}:
+        return False
+    return plan.underlying.schedule.enforce and plan.desired is Desired.STOPPED
+
+
 def coming(
     assignments: Iterable[Assignment],
     one_offs: Iterable[OneOff],

@@ -567,15 +567,29 @@ def _parse_options(text: str, words: Sequence[str]) -> tuple[str | None, bool]:
 
 def _zone(text: str, name: str) -> ZoneInfo:
     """Find an IANA zone by name, whatever its case; refuse paths and unknown names."""
-    if _ZONE_NAME.fullmatch(name):
-        zone = _zone_named(name)
-        if zone is None:
-            # Only a name in another case needs the list of every zone on disk.
-            key = _zone_keys().get(name.lower())
-            zone = _zone_named(key) if key is not None else None
-        if zone is not None:
-            return zone
-    _refuse(text, name, messages.SCHEDULE_UNKNOWN_ZONE)
+    zone = find_zone(name)
+    if zone is None:
+        _refuse(text, name, messages.SCHEDULE_UNKNOWN_ZONE)
+    return zone
+
+
+def find_zone(name: str) -> ZoneInfo | None:
+    """An IANA zone by name, whatever its case.
+
+    Args:
+        name: A zone name such as `Europe/London` or `europe/london`.
+
+    Returns:
+        The zone, or None for an unknown name or anything shaped like a path.
+    """
+    if not _ZONE_NAME.fullmatch(name):
+        return None
+    zone = _zone_named(name)
+    if zone is None:
+        # Only a name in another case needs the list of every zone on disk.
+        key = _zone_keys().get(name.lower())
+        zone = _zone_named(key) if key is not None else None
+    return zone
 
 
 def _zone_named(key: str) -> ZoneInfo | None:

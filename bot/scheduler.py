@@ -737,17 +737,7 @@ def _record(
 
 
 def _line(outcome: Outcome, cause: str, world: _World) -> str:
-    if outcome.reason is Reason.BUSY:
-        sentence = messages.busy_waiting(
-            outcome.ref, outcome.detail, _clock(world.now + BUSY_DEADLINE)
-        )
-    elif outcome.reason is Reason.NO_CAPACITY:
-        sentence = messages.no_capacity_waiting(
-            outcome.ref, outcome.detail, _clock(world.now + BUSY_DEADLINE)
-        )
-    else:
-        sentence = messages.outcome_sentence(outcome)
-    return messages.scheduled_line(sentence, cause)
+    return messages.scheduled_line(outcome_text(outcome, world.now), cause)
 
 
 def _due_one_offs(
@@ -1042,7 +1032,7 @@ def _restarted(
                 )
                 run.lines.append(messages.scheduled_line(sentence, cause))
             continue
-        if base.schedule.enforce and world.sweep:
+        if world.sweep and planning.enforce_stops_again(instance, applied):
             key = f"e:{instance.ref.qualified}:{_minute(world.now)}"
             if _claim(storage, world, run, key, found=False):
                 outcome = _act(
@@ -1105,7 +1095,7 @@ def _notices(
             poster.send(notice)
 
 
-# --- Acting on demand (the notice's "Stop now" button) -----------------------------
+# --- Acting on demand (the notice's buttons) ----------------------------------------
 
 
 def stop_now(
@@ -1118,7 +1108,10 @@ def stop_now(
     *,
     actor: str,
 ) -> list[Outcome]:
-    """Stop the named instances now, with one role assumption per account.
+    """Stop the named instances now ("Stop now"), with one role assumption per account.
+
+    Stopping ends their keep-running overrides: the latest request wins, so neither
+    `/snooze explain` nor the scheduler still takes them for kept running.
 
     Args:
         storage: the tables.
@@ -1133,6 +1126,77 @@ def stop_now(
     Returns:
         One outcome per instance found.
     """
+    outcomes, _ = act_now(
+        storage, operations, team_id, channel_id, qualified, Action.STOP, now
+    )
+    stopped = [o.ref.qualified for o in outcomes if o.kind.succeeded]
+    storage.end_overrides(team_id, stopped, now)
+    storage.record_outcomes(team_id, channel_id, actor, outcomes)
+    return outcomes
+
+
+def start_now(
+    storage: Storage,
+    operations: Operations,
+    team_id: str,
+    channel_id: str,
+    qualified: Iterable[str],
+    now: datetime,
+    *,
+    actor: str,
+) -> tuple[list[Outcome], list[AccountProblem]]:
+    """Start those of the named instances that are not running ("Keep running").
+
+    A keep-running press on a database already stopped (by `enforce`, or by "Stop
+    now") means the person wants it up. Instances already running are left alone
+    and kept out of the audit log: for them the press only records the override.
+
+    Args:
+        storage: the tables.
+        operations: reaches the accounts.
+        team_id: the team whose channel asked.
+        channel_id: the channel whose accounts hold the instances.
+        qualified: `account/region/identifier` names.
+        now: the current instant.
+        actor: who clicked (`user:U123`), for the audit log.
+
+    Returns:
+        The outcome of each instance found, and the accounts that could not be read.
+    """
+    outcomes, problems = act_now(
+        storage, operations, team_id, channel_id, qualified, Action.START, now
+    )
+    acted = [o for o in outcomes if o.kind is not OutcomeKind.ALREADY_RUNNING]
+    storage.record_outcomes(team_id, channel_id, actor, acted)
+    return outcomes, problems
+
+
+def act_now(
+    storage: Storage,
+    operations: Operations,
+    team_id: str,
+    channel_id: str,
+    qualified: Iterable[str],
+    action: Action,
+    now: datetime,
+) -> tuple[list[Outcome], list[AccountProblem]]:
+    """Stop or start the named instances now, with one role assumption per account.
+
+    As in a scheduled run, excluded instances are skipped and a busy one is queued
+    and tried again by the next runs. Nothing goes to the audit log here.
+
+    Args:
+        storage: the tables.
+        operations: reaches the accounts.
+        team_id: the team whose channel asked.
+        channel_id: the channel whose accounts hold the instances.
+        qualified: `account/region/identifier` names.
+        action: stop or start.
+        now: the current instant.
+
+    Returns:
+        One outcome per instance found, and the accounts that could not be read.
+    """
     wanted = set(qualified)
     accounts = [
         a
@@ -1140,7 +1204,7 @@ def stop_now(
         if a.aws_account_id in {_account_of(q) for q in wanted}
     ]
     outcomes = []
-    with operations.session_survey(accounts, "stop") as survey:
+    with operations.session_survey(accounts, action.value) as survey:
         for account in accounts:
             session = survey.sessions.get(account.id)
             if session is None:
@@ -1149,11 +1213,29 @@ def stop_now(
             world = _World(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
             for instance in survey.instances_of(account):
                 if instance.ref.qualified in wanted:
-                    _act(storage, session, world, account, instance, Action.STOP, run)
+                    _act(storage, session, world, account, instance, action, run)
             storage.note_bot_actions(run.done, now)
             outcomes.extend(run.outcomes)
-    storage.record_outcomes(team_id, channel_id, actor, outcomes)
-    return outcomes
+    return outcomes, list(survey.problems)
+
+
+def outcome_text(outcome: Outcome, now: datetime) -> str:
+    """How an action ended, saying when a busy instance is tried again until.
+
+    Args:
+        outcome: the outcome of a scheduled or on-demand action.
+        now: when it was acted on.
+
+    Returns:
+        One sentence for the channel.
+    """
+    if outcome.reason is Reason.BUSY:
+        until = _clock(now + BUSY_DEADLINE)
+        return messages.busy_waiting(outcome.ref, outcome.detail, until)
+    if outcome.reason is Reason.NO_CAPACITY:
+        until = _clock(now + BUSY_DEADLINE)
+        return messages.no_capacity_waiting(outcome.ref, outcome.detail, until)
+    return messages.outcome_sentence(outcome)
 
 
 # --- Timing ----------------------------------------------------------------------------

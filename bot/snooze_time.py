@@ -15,7 +15,17 @@ Two forms follow the database name:
   that reason first, since a clock time would not help. Today's weekday with a time
   still ahead (`until monday 08:00` typed on Monday at 07:00) means today, not a week
   later; `next monday` keeps its week. Bare numbers (`until 9`) and day/month dates
-  (`until 12/05 10:00`) are refused as ambiguous.
+  (`until 12/05 10:00`) are refused as ambiguous. `24:00` is midnight at the end of the
+  day, as in schedules: `until 24:00` is tonight's midnight, `until friday 24:00` the
+  end of Friday; hours past 24 and minutes past 59 are refused.
+
+  A time may name its zone: `UTC`, `GMT` or `Z`; an offset (`+02:00`, `+0530`, `-5`,
+  `UTC+2`); an IANA name (`Europe/London`, also after `tz`); or an abbreviation
+  dateparser knows (`EST`, `CET`; a fixed offset, and `IST` is Israel's). The whole
+  text is then read on that zone's clock: `until 05:00 UTC` is the next 05:00 UTC and
+  `until tomorrow 09:00 Europe/London` is tomorrow as London counts days, whatever the
+  user's own zone. The zone is taken out before dateparser sees the text: given a zone,
+  dateparser decides whether a time has passed on another clock, a day early or late.
 
 Results must lie in the future and within a limit (30 days unless told otherwise). Every
 refusal is a `TimeNotUnderstood`. Nothing here reads the clock: `now` is a parameter.
@@ -24,15 +34,16 @@ refusal is a `TimeNotUnderstood`. Nothing here reads the clock: `now` is a param
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import dateparser
+from dateparser.timezone_parser import pop_tz_offset_from_string
 
 from bot import messages
 from bot.errors import TimeNotUnderstood
-from bot.schedule import resolve_local
+from bot.schedule import find_zone, resolve_local
 
 MAX_TEXT = 100
 
@@ -66,6 +77,22 @@ _CLOCK_TIME = re.compile(
     r"\b(?:[0-9]{1,2}:[0-9]{2}|[0-9]{1,2}(?::[0-9]{2})?\s*(?:am|pm)|noon|midnight)\b",
     re.ASCII,
 )
+_HOURS_MINUTES = re.compile(r"\b([0-9]{1,2}):([0-9]{2})\b", re.ASCII)
+_ISO_T = re.compile(r"\b([0-9]{4}-[0-9]{2}-[0-9]{2})t([0-9])", re.ASCII)
+_DOTTED_TIME = re.compile(r"\b([0-9]{1,2})\.([0-9]{2})\s*(am|pm)\b", re.ASCII)
+_END_OF_DAY = re.compile(r"\b24:00\b", re.ASCII)
+# A zone the text names, each as a whole word: an IANA name;
+# an offset after a space, a clock time or `utc`/`gmt` (never inside a date such as
+# 2025-03-21); or `utc`, `gmt` or `z` alone or right after a clock time.
+_IANA = re.compile(r"\b([a-z][a-z0-9_+-]*(?:/[a-z0-9_+-]+)+)(?![\w/])", re.ASCII)
+_TZ_WORD = re.compile(r"\btz\b", re.ASCII)
+_OFFSET = re.compile(
+    r"(?:(?<=\s)|^|(?<=[0-9]:[0-9]{2})|(?<=[ap]m))"
+    r"(?:(?:utc|gmt)\s*)?([+-])([0-9]{1,2})(?::?([0-9]{2}))?(?![\w:])",
+    re.ASCII,
+)
+_UTC_WORD = re.compile(r"(?:\b|(?<=[0-9]:[0-9]{2}))(?:utc|gmt|z)\b", re.ASCII)
+_LARGEST_OFFSET = timedelta(hours=14)
 
 
 def resolve_until(
@@ -139,15 +166,15 @@ def _duration(text: str, words: str, limit: timedelta) -> timedelta:
 def _calendar(
     text: str, words: str, now: datetime, zone: ZoneInfo, limit: timedelta
 ) -> datetime:
-    """Read a date and time with dateparser on the user's wall clock; return it in UTC."""
-    if _BARE_NUMBER.fullmatch(words):
-        _refuse(text, messages.TIME_BARE_NUMBER)
-    if _SLASH_DATE.search(words):
-        _refuse(text, messages.TIME_SLASH_DATE)
+    """Read a date and time with dateparser on the wall clock of the zone it names,
+    else of the user's zone; return it in UTC."""
+    words, named, shift = _prepared(text, words)
+    clock: tzinfo = zone if named is None else named
 
-    # A naive base on the user's wall clock and no timezone settings: the combination
-    # that reads bare times and keeps "tomorrow 9am" at 09:00 across a clock change.
-    base = now.astimezone(zone).replace(tzinfo=None)
+    # A naive base on the wall clock the time is read on, and no timezone settings:
+    # the combination that reads bare times and keeps "tomorrow 9am" at 09:00 across
+    # a clock change.
+    base = now.astimezone(clock).replace(tzinfo=None)
     try:
         found = dateparser.parse(words, languages=["en"], settings=_settings(base))
     except (
@@ -155,22 +182,99 @@ def _calendar(
     ):  # dateparser raises assorted errors on odd text; all mean "unread"
         found = None
     if not _CLOCK_TIME.search(words):
-        _refuse_day_only(text, found, now, zone, limit)
+        _refuse_day_only(text, found, now, clock, limit)
     if found is None:
         _refuse(text, messages.TIME_UNREADABLE)
+    if found.year < 2:  # no instant a zone's offset could reach before year 1
+        _refuse(text, messages.time_not_future(f"{found:%a %d %b %Y}"))
+    if found.year > 9998:
+        _refuse(text, messages.time_too_far(_span(limit)))
 
-    moment = _instant(found, zone)
+    moment = _instant(found + shift, clock)
     if _names_today(words, base) and found.date() - base.date() == timedelta(days=7):
         # dateparser prefers a future date, so today's weekday becomes next week's
         # even when the time is still ahead today.
-        today = _instant(found - timedelta(days=7), zone)
+        today = _instant(found - timedelta(days=7) + shift, clock)
         if today > now:
             return today
     return moment
 
 
+def _prepared(text: str, words: str) -> tuple[str, tzinfo | None, timedelta]:
+    """The text as dateparser should see it, the zone it names, and a day to add.
+
+    Refuses what dateparser would misread: bare numbers, day/month dates and clock
+    times out of range. `24:00` becomes `00:00` plus a day when a day is named (the
+    end of that day); alone, `00:00` already means the next midnight.
+    """
+    words = _ISO_T.sub(r"\1 \2", words)  # 2025-03-21T05:00Z: a date, then a time
+    words = _DOTTED_TIME.sub(r"\1:\2\3", words)  # dateparser drops 9.30am after a day
+    words, named = _named_zone(text, words)
+    words = " ".join(words.split())
+    if _BARE_NUMBER.fullmatch(words):
+        _refuse(text, messages.TIME_BARE_NUMBER)
+    if _SLASH_DATE.search(words):
+        _refuse(text, messages.TIME_SLASH_DATE)
+    for hours, minutes in _HOURS_MINUTES.findall(words):
+        if int(hours) > 24 or int(minutes) > 59 or (hours == "24" and minutes != "00"):
+            _refuse(text, messages.TIME_CLOCK_RANGE)
+
+    shift = timedelta(0)
+    if _END_OF_DAY.search(words):
+        if _END_OF_DAY.sub("", words).strip():
+            shift = timedelta(days=1)
+        words = _END_OF_DAY.sub("00:00", words)
+    return words, named, shift
+
+
+def _named_zone(text: str, words: str) -> tuple[str, tzinfo | None]:
+    """Take the zone the text names out of it: the rest, and the zone (None if none).
+
+    A `tz` before the zone, as schedules write it, goes too; a second zone is refused.
+    """
+    rest, named = _take_zone(text, words)
+    if named is None:
+        return words, None
+    rest = _TZ_WORD.sub(" ", rest)
+    if _take_zone(text, rest)[1] is not None:
+        _refuse(text, messages.TIME_TWO_ZONES)
+    return rest, named
+
+
+def _take_zone(text: str, words: str) -> tuple[str, tzinfo | None]:
+    iana = _IANA.search(words)
+    if iana is not None:
+        found = find_zone(iana.group(1))
+        if found is None:
+            _refuse(text, messages.time_unknown_zone(iana.group(1)))
+        return words[: iana.start()] + " " + words[iana.end() :], found
+
+    offset = _OFFSET.search(words)
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        size = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if int(minutes or 0) > 59 or size > _LARGEST_OFFSET:
+            _refuse(text, messages.TIME_OFFSET_RANGE)
+        fixed = timezone(-size if sign == "-" else size)
+        return words[: offset.start()] + " " + words[offset.end() :], fixed
+
+    utc = _UTC_WORD.search(words)
+    if utc is not None:
+        return words[: utc.start()] + " " + words[utc.end() :], UTC
+
+    # Abbreviations such as `est` or `cet`, as dateparser reads them (fixed offsets).
+    try:
+        rest, abbreviation = pop_tz_offset_from_string(words)
+    except Exception:  # as in dateparser.parse: odd text means "no zone read"
+        return words, None
+    if abbreviation is None or isinstance(abbreviation, str):
+        return words, None
+    size = abbreviation.utcoffset(None)
+    return str(rest), None if size is None else timezone(size)
+
+
 def _refuse_day_only(
-    text: str, found: datetime | None, now: datetime, zone: ZoneInfo, limit: timedelta
+    text: str, found: datetime | None, now: datetime, zone: tzinfo, limit: timedelta
 ) -> NoReturn:
     """Refuse a day without a clock time, naming a past or too far day first."""
     if found is not None:
@@ -178,16 +282,19 @@ def _refuse_day_only(
         today = now.astimezone(zone)
         if day.date() < today.date():
             _refuse(text, messages.time_not_future(f"{day:%a %d %b %Y}"))
-        start = resolve_local(datetime.combine(day.date(), datetime.min.time()), zone)
+        start = _instant(datetime.combine(day.date(), datetime.min.time()), zone)
         if start - now > limit:
             _refuse(text, messages.time_too_far(_span(limit)))
     _refuse(text, messages.TIME_NO_CLOCK)
 
 
-def _instant(found: datetime, zone: ZoneInfo) -> datetime:
-    if found.tzinfo is not None:  # the text named a zone, as in "18:00 UTC"
+def _instant(found: datetime, zone: tzinfo) -> datetime:
+    """A time read on the wall clock of `zone` (a named zone or a fixed offset), in UTC."""
+    if found.tzinfo is not None:  # a zone dateparser read that the text still held
         return found.astimezone(UTC)
-    return resolve_local(found, zone)
+    if isinstance(zone, ZoneInfo):
+        return resolve_local(found, zone)
+    return found.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _names_today(words: str, base: datetime) -> bool:

@@ -1057,6 +1057,34 @@ class ScheduleStorage:
             session.refresh(row)
             return _override(row)
 
+    def end_overrides(
+        self, team_id: str, instances: Sequence[str], now: datetime
+    ) -> int:
+        """End the overrides active at `now` of these instances: someone stopped them.
+
+        Args:
+            team_id: the Slack team.
+            instances: qualified `account/region/identifier` names.
+            now: the current instant, aware.
+
+        Returns:
+            How many overrides ended.
+        """
+        if not instances:
+            return 0
+        with self._schedule_session() as session:
+            rows = session.exec(
+                select(OverrideRow).where(
+                    OverrideRow.team_id == team_id,
+                    col(OverrideRow.instance).in_(list(instances)),
+                    OverrideRow.until > now,
+                )
+            ).all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
+            return len(rows)
+
     def overrides(self, team_id: str, now: datetime) -> list[Override]:
         """The team's overrides still active at `now`, latest ending first."""
         with self._schedule_session() as session:

@@ -19,6 +19,7 @@ from bot.planning import (
     Source,
     applicable,
     coming,
+    enforce_stops_again,
     parsed,
     targets_instance,
     underlying,
@@ -234,3 +235,59 @@ def test_coming_lists_a_saved_schedule_by_the_instance_tag_that_selects_it():
     assert [(c.target, c.action, c.source) for c in found] == [
         ("tag:snoozedb:schedule=weekends", Action.START, Source.INSTANCE_TAG)
     ]
+
+
+ENFORCED = SavedSchedule(4, "T1", None, "mon-fri 08:00-20:00 tz UTC enforce")
+MONDAY_NIGHT = datetime(2025, 3, 24, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("saved", "at", "tags", "one_offs", "overrides", "stops_again"),
+    [
+        (ENFORCED, MONDAY_NIGHT, {}, [], [], True),
+        (ENFORCED, MONDAY_NOON, {}, [], [], False),
+        (OFFICE, MONDAY_NIGHT, {}, [], [], False),
+        (ENFORCED, MONDAY_NIGHT, {"snoozedb:exclude": "true"}, [], [], False),
+        (
+            ENFORCED,
+            MONDAY_NIGHT,
+            {},
+            [one_off(1, Action.STOP, MONDAY_NIGHT + timedelta(hours=2))],
+            [],
+            False,
+        ),
+        (
+            ENFORCED,
+            MONDAY_NIGHT,
+            {},
+            [],
+            [
+                Override(
+                    1,
+                    "T1",
+                    "C1",
+                    REF.qualified,
+                    MONDAY_NIGHT + timedelta(hours=1),
+                    "U9",
+                )
+            ],
+            False,
+        ),
+    ],
+    ids=["outside", "inside", "no-enforce", "excluded", "one-off", "kept-running"],
+)
+def test_enforce_stops_again_only_outside_the_window_with_nothing_holding_it(
+    saved: SavedSchedule,
+    at: datetime,
+    tags: dict[str, str],
+    one_offs: list[OneOff],
+    overrides: list[Override],
+    stops_again: bool,
+):
+    """What `/snooze start` warns about and the hourly check does: the same answer."""
+    subject = instance(**tags)
+    plan = applicable(
+        subject, [assign(1, "batch-db", saved)], {}, one_offs, overrides, at
+    )
+
+    assert enforce_stops_again(subject, plan) is stops_again

@@ -478,12 +478,13 @@ def click(
     notice: dict[str, Any],
     action_id: str,
     before_settling: Callable[[], None] = lambda: None,
+    at: datetime = MONDAY_2000 - timedelta(minutes=14),
 ) -> None:
     button = next(
         e for e in notice["blocks"][-1]["elements"] if e["action_id"] == action_id
     )
     assert world.requests is not None
-    with time_machine.travel(MONDAY_2000 - timedelta(minutes=14), tick=True):
+    with time_machine.travel(at, tick=True):
         status, _ = world.requests.block_action(
             action_id, button["value"], user_id="U9", channel_id="C1"
         )
@@ -613,3 +614,127 @@ def test_prestop_notice_comes_at_the_lead_time_the_channel_set(world: OfflineWor
     assert "In 30 minutes (20:00 UTC) SnoozeDB stops `qa-db`" in at_30[0]
     assert channel(world) == at_30, "no second notice at the default 15 minutes"
     assert stops(world) == 0
+
+
+def qa_db_status(world: OfflineWorld) -> str:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+    found = rds.describe_db_instances(DBInstanceIdentifier="qa-db")
+    return str(found["DBInstances"][0]["DBInstanceStatus"])
+
+
+def history(world: OfflineWorld) -> str:
+    assert world.requests is not None
+    _, body = world.requests.command("history", user_id="U9", channel_id="C1")
+    return render(body)  # type: ignore[arg-type]
+
+
+def test_keep_running_after_an_enforced_stop_starts_the_database_again(
+    world: OfflineWorld,
+):
+    """The press on an `enforce` message means "keep it up": it is started, not only
+    recorded, and the start is audited under who pressed."""
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    run(world, MONDAY_2000 + timedelta(hours=2, seconds=5))
+    [enforced] = world.slack.messages("C1")
+
+    click(
+        world,
+        enforced,
+        notices.KEEP_HOUR,
+        at=MONDAY_2000 + timedelta(hours=2, minutes=1),
+    )
+    said = render(world.slack.responses[-1].body)
+    run(world, MONDAY_2000 + timedelta(hours=3, seconds=5))  # the next hourly sweep
+
+    assert "@U9 kept `qa-db` running until 23:01 UTC" in said
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert (stops(world), starts(world)) == (1, 1)
+    assert qa_db_status(world) == "available"
+    assert "· @U9 · start `qa-db` (us-east-1) · started" in history(world)
+
+
+def test_keep_running_after_stop_now_starts_it_again_and_a_running_one_is_left(
+    world: OfflineWorld,
+):
+    notice = notice_at(world)
+
+    click(world, notice, notices.KEEP_HOUR)
+    kept_running = render(world.slack.responses[-1].body)
+    click(world, notice, notices.STOP_NOW)
+    click(world, notice, notices.KEEP_HOUR)
+
+    assert "starting" not in kept_running and "already" not in kept_running
+    assert "`qa-db` (us-east-1): starting now." in render(
+        world.slack.responses[-1].body
+    )
+    assert (stops(world), starts(world)) == (1, 1)
+    assert qa_db_status(world) == "available"
+
+
+def test_a_manual_start_under_enforce_says_the_next_check_stops_it_again(
+    world: OfflineWorld,
+):
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "stopped")
+
+    type_at(world, "start qa-db", MONDAY_2000 + timedelta(hours=2, minutes=50))
+    said = render(world.slack.responses[-1].body)
+    run(world, MONDAY_2000 + timedelta(hours=3, seconds=5))  # the next hourly sweep
+
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert (
+        "its schedule says `enforce`, so SnoozeDB will stop it again at its next "
+        "hourly check; to keep it running, type `/snooze start qa-db for 2h`"
+    ) in said
+    assert stops(world) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "at"),
+    [
+        ("start qa-db for 2h", MONDAY_2000 + timedelta(hours=2, minutes=50)),
+        ("start qa-db", MONDAY_2000 - timedelta(hours=2)),
+    ],
+    ids=["one-off", "inside-the-window"],
+)
+def test_a_start_that_enforce_leaves_alone_gets_no_warning(
+    world: OfflineWorld, line: str, at: datetime
+):
+    assign(world, "qa-db", OFFICE_UTC + " enforce")
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "stopped")
+
+    type_at(world, line, at)
+    said = render(world.slack.responses[-1].body)
+
+    assert "`qa-db` (us-east-1): starting now." in said
+    assert "enforce" not in said
+
+
+def test_stop_now_ends_the_keep_running_override_it_follows(world: OfflineWorld):
+    """Kept running until the next window, then "Stop now": nothing still says kept."""
+    notice = notice_at(world)
+    click(world, notice, notices.KEEP_WINDOW)
+
+    click(world, notice, notices.STOP_NOW)
+    type_at(world, "explain qa-db", MONDAY_2000 - timedelta(minutes=13))
+    explained = render(world.slack.responses[-1].body)
+    assert world.requests is not None
+    _, coming = world.requests.command("next", user_id="U9", channel_id="C1")
+    run(world, MONDAY_2000 + timedelta(seconds=5))
+
+    assert storage_of(world).overrides("T1", MONDAY_2000) == []
+    assert "kept running" not in explained
+    assert "Tue 31 Mar 08:00 (UTC) · start `qa-db`" in render(coming)  # type: ignore[arg-type]
+    assert "keep-running" not in render(coming)  # type: ignore[arg-type]
+    assert "`qa-db` (us-east-1): already stopped, nothing to do." in channel(world)[-1]
+    assert "kept running" not in channel(world)[-1]
+
+
+def test_a_manual_stop_ends_a_keep_running_override(world: OfflineWorld):
+    assign(world, "qa-db", OFFICE_UTC)
+    until = MONDAY_2000 + timedelta(hours=12)
+    storage_of(world).add_override("T1", "C1", QA_DB, until, "U7")
+
+    type_at(world, "stop qa-db", MONDAY_2000 + timedelta(minutes=5))
+
+    assert storage_of(world).overrides("T1", MONDAY_2000 + timedelta(minutes=5)) == []

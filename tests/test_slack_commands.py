@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -689,3 +690,82 @@ def test_database_in_a_region_not_seen_before_is_found_with_one_role_assumption(
 
     assert "`late-db` (eu-west-1): stopping now." in shown(later)
     assert len(world.aws.assume_role_calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "state", "back"),
+    [
+        ("stop analytics-db for 2h", "available", "start"),
+        ("start analytics-db for 1h", "stopped", "stop"),
+    ],
+)
+def test_confirming_an_excluded_database_keeps_the_way_back_of_a_one_off(
+    world: OfflineWorld, line: str, state: str, back: str
+):
+    """`for 2h` on an excluded database survives the confirmation button, and a
+    replayed click acts once."""
+    connect(world)
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "analytics-db", state)
+    runtime(world).context.clock = lambda: datetime(2026, 12, 4, 6, 14, tzinfo=UTC)
+    _, asked = say(world, line)
+    button = asked[-1]["blocks"][-1]["elements"][0]
+    before = len(world.slack.responses)
+
+    for _ in range(2):
+        status, _ = client(world).block_action(
+            button["action_id"],
+            button["value"],
+            trigger_id="333.444.confirm",
+            response_url=world.slack.new_response_url(),
+        )
+    world.settle()
+    confirmed = shown([p.body for p in world.slack.responses[before:]])
+    coming, _ = say(world, "next")
+
+    assert status == 200
+    assert json.loads(button["value"])["until"].startswith("2026-12-04T0")
+    assert "until Fri 04 Dec 0" in confirmed
+    assert f"SnoozeDB will {back} it again at Fri 04 Dec 0" in confirmed
+    assert f"{back} `111122223333/us-east-1/analytics-db` · one-off" in coming
+    assert len(runtime(world).storage.one_offs("T1")) == 1
+    verb = "StopDBInstance" if back == "start" else "StartDBInstance"
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, verb)] == 1
+
+
+def test_a_confirmation_pressed_after_its_one_off_ended_does_nothing(
+    world: OfflineWorld,
+):
+    connect(world)
+    runtime(world).context.clock = lambda: datetime(2026, 12, 4, 6, 14, tzinfo=UTC)
+    _, asked = say(world, "stop analytics-db for 2h")
+    button = asked[-1]["blocks"][-1]["elements"][0]
+    runtime(world).context.clock = lambda: datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    before = len(world.slack.responses)
+
+    client(world).block_action(
+        button["action_id"],
+        button["value"],
+        response_url=world.slack.new_response_url(),
+    )
+    world.settle()
+
+    assert "until Fri 04 Dec 08:14 (UTC), which has passed; nothing was done" in shown(
+        [p.body for p in world.slack.responses[before:]]
+    )
+    assert stop_calls(world) == 0
+
+
+def test_until_a_utc_time_is_echoed_on_the_users_clock_the_same_day(
+    world: OfflineWorld,
+):
+    """A user in Tokyo at 09:00 (00:00 UTC) asks until 05:00 UTC: five hours."""
+    connect(world)
+    runtime(world).context.user_zone = lambda _user: "Asia/Tokyo"
+    runtime(world).context.clock = lambda: datetime(2027, 3, 20, 0, 0, tzinfo=UTC)
+
+    reply, later = say(world, "stop qa-db until 05:00 UTC")
+
+    assert "Stopping `qa-db` until Sat 20 Mar 14:00 (Asia/Tokyo)" in reply
+    assert "SnoozeDB will start it again at Sat 20 Mar 14:00 (Asia/Tokyo)." in shown(
+        later
+    )

@@ -161,6 +161,99 @@ def test_a_named_zone_in_the_text_is_respected() -> None:
     assert in_utc(until) == "2025-03-29T18:00:00+00:00"
 
 
+TOKYO = ZoneInfo("Asia/Tokyo")
+# Saturday 2027-03-20 00:00 UTC: 09:00 in Tokyo, 20:00 on Friday in New York (EDT).
+SATURDAY_MIDNIGHT_UTC = datetime(2027, 3, 20, 0, 0, tzinfo=UTC)
+# Saturday 2027-03-20 12:00 UTC: 21:00 in Tokyo, 08:00 in New York (EDT).
+SATURDAY_NOON_UTC = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("user", "now", "text", "utc"),
+    [
+        # The typed zone's clock is behind the user's: the time is still ahead there.
+        (TOKYO, SATURDAY_MIDNIGHT_UTC, "until 05:00 UTC", "2027-03-20T05:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until 09:00 -05:00", "2027-03-20T14:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until 9am -5", "2027-03-20T14:00:00"),
+        (TOKYO, SATURDAY_MIDNIGHT_UTC, "until 05:00 est", "2027-03-20T10:00:00"),
+        (
+            TOKYO,
+            SATURDAY_MIDNIGHT_UTC,
+            "until 08:00 Europe/London",
+            "2027-03-20T08:00:00",
+        ),
+        # The typed zone's clock is ahead of the user's: the time has passed there.
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 11:00 UTC", "2027-03-21T11:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 10:00 utc", "2027-03-21T10:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 07:00 UTC", "2027-03-21T07:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00 +02:00", "2027-03-21T11:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00+0200", "2027-03-21T11:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00 UTC+2", "2027-03-21T11:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 17:00 +5:30", "2027-03-21T11:30:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 12:30 cet", "2027-03-21T11:30:00"),
+        (
+            NEW_YORK,
+            SATURDAY_NOON_UTC,
+            "until 11:00 tz asia/tokyo",
+            "2027-03-21T02:00:00",
+        ),
+        # Ahead on both clocks, and days named on the typed zone's calendar.
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00 UTC", "2027-03-20T13:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00Z", "2027-03-20T13:00:00"),
+        (NEW_YORK, SATURDAY_NOON_UTC, "until 13:00 gmt", "2027-03-20T13:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until saturday 13:00 UTC", "2027-03-20T13:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until tomorrow 05:00 UTC", "2027-03-21T05:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until 2027-03-21T05:00Z", "2027-03-21T05:00:00"),
+        (TOKYO, SATURDAY_NOON_UTC, "until 10:00 tz UTC", "2027-03-21T10:00:00"),
+    ],
+)
+def test_a_time_with_a_zone_is_read_and_rolled_over_on_that_zones_clock(
+    user: ZoneInfo, now: datetime, text: str, utc: str
+) -> None:
+    """`until 05:00 UTC` is the next 05:00 UTC, whatever the user's own clock says."""
+    until = resolve_until(text, now, user)
+
+    assert until.astimezone(UTC).replace(tzinfo=None).isoformat() == utc
+    assert until.tzinfo == user
+
+
+def test_a_named_zone_is_read_across_its_own_clock_change() -> None:
+    """London has no 01:30 on 2025-03-30: asked from New York, it is 02:00 BST."""
+    until = resolve_until("until tomorrow 01:30 Europe/London", SATURDAY_NOON, NEW_YORK)
+
+    assert in_utc(until) == "2025-03-30T01:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "local"),
+    [
+        (SATURDAY_NOON, "until 24:00", "2025-03-30T00:00:00+00:00"),
+        (SATURDAY_NOON, "until today 24:00", "2025-03-30T00:00:00+00:00"),
+        (SATURDAY_NOON, "until tomorrow 24:00", "2025-03-31T00:00:00+01:00"),
+        (SATURDAY_NOON, "until monday 24:00", "2025-04-01T00:00:00+01:00"),
+        (SATURDAY_NOON, "until saturday 24:00", "2025-03-30T00:00:00+00:00"),
+        (SATURDAY_NOON, "until 24:00 UTC", "2025-03-30T00:00:00+00:00"),
+        (
+            datetime(2025, 3, 29, 23, 30, tzinfo=UTC),
+            "until 24:00",
+            "2025-03-30T00:00:00+00:00",
+        ),
+    ],
+)
+def test_24_00_is_midnight_at_the_end_of_the_day_as_in_schedules(
+    now: datetime, text: str, local: str
+) -> None:
+    until = resolve_until(text, now, LONDON)
+
+    assert until.isoformat() == local
+
+
+def test_a_dotted_time_after_a_day_keeps_its_minutes() -> None:
+    until = resolve_until("until tomorrow 9.30am", SATURDAY_NOON, LONDON)
+
+    assert until.isoformat() == "2025-03-30T09:30:00+01:00"
+
+
 def test_a_longer_limit_allows_a_longer_stop() -> None:
     until = resolve_until(
         "for 40 days", SATURDAY_NOON, LONDON, limit=timedelta(days=60)
@@ -201,6 +294,17 @@ def test_a_longer_limit_allows_a_longer_stop() -> None:
         ("until next year", "more than 30 days away"),
         ("until today", "say what time"),
         ("until blah 9am", "I do not recognise that date and time"),
+        ("until 24:30", "24:00 is midnight at the end of the day"),
+        ("until 25:00", "hours go from 00 to 24"),
+        ("until today 25:00", "hours go from 00 to 24"),
+        ("until 18:60", "minutes from 00 to 59"),
+        ("until 13:00 Europe/Lodnon", "`europe/lodnon` is not a time zone I know"),
+        ("until 13:00 +15:00", "an offset from UTC goes from -14:00 to +14:00"),
+        ("until 9 UTC", "a bare number is ambiguous"),
+        ("until 10:00 +02:00 UTC", "name one time zone"),
+        ("until 9999-12-31 24:00", "more than 30 days away"),
+        ("until 0001-01-01 00:00 +14:00", "which is not in the future"),
+        ("until friday UTC", "say what time"),
         ("until " + "x" * 200, "too long"),
     ],
 )

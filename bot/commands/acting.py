@@ -8,17 +8,18 @@ way, then persists the way back (a start after a stop, a stop after a start) for
 instance that ended in the wanted state; the scheduler carries it out when due, even
 after a restart. `until` times are read on the user's clock (Slack's users.info), or
 UTC when the zone is unknown; the reply names the zone. A plain stop or start cancels
-a pending way back of the instances it acted on: the latest request wins.
+a pending way back of the instances it acted on, and any stop ends their keep-running
+overrides: the latest request wins.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot import blocks, messages
+from bot import blocks, messages, planning
 from bot.commands import Context, Message, Reply, Request
 from bot.domain import Action, Outcome, OutcomeKind
 from bot.errors import SnoozeError
@@ -129,17 +130,25 @@ def run(
         )
     except SnoozeError as error:
         return [Message(str(error))]
-    landed = _remember_way_back(context, request, report, until)
-    return report_messages(report, request.user_id, until if landed else None)
+    _remember_way_back(context, request, report, until)
+    notes = _enforce_notes(context, request, report)
+    return report_messages(report, request.user_id, until, notes)
 
 
 def _remember_way_back(
     context: Context, request: Request, report: ActionReport, until: datetime | None
-) -> bool:
-    """Persist (or, for a plain action, cancel) the way back of each acted instance."""
+) -> None:
+    """Persist (or, for a plain action, cancel) the way back of each acted instance.
+
+    A stop also ends the instance's keep-running overrides: it is no longer kept.
+    """
     storage = context.storage
-    landed = [o for o in report.outcomes if o.kind.succeeded]
-    for outcome in landed:
+    landed = [o.ref.qualified for o in report.outcomes if o.kind.succeeded]
+    if report.action is Action.STOP:
+        storage.end_overrides(request.team_id, landed, context.clock())
+    for outcome in report.outcomes:
+        if not outcome.kind.succeeded:
+            continue
         if until is None:
             storage.cancel_one_off(request.team_id, outcome.ref.qualified)
             continue
@@ -152,18 +161,55 @@ def _remember_way_back(
             until,
             request.user_id,
         )
-    return bool(landed)
+
+
+def _enforce_notes(
+    context: Context, request: Request, report: ActionReport
+) -> list[str]:
+    """Warn about each started instance an `enforce` schedule will stop again."""
+    started = {
+        o.ref.qualified
+        for o in report.outcomes
+        if o.action is Action.START and o.kind.succeeded
+    }
+    if not started:
+        return []
+    storage = context.storage
+    now = context.clock()
+    assignments = storage.assignments(request.team_id, request.channel_id)
+    saved = storage.named_schedules(request.team_id, request.channel_id)
+    named = {s.name: s for s in saved if s.name}
+    one_offs = storage.one_offs(request.team_id)
+    overrides = storage.overrides(request.team_id, now)
+    notes = []
+    for instance in report.instances:
+        if instance.ref.qualified not in started:
+            continue
+        plan = planning.applicable(
+            instance, assignments, named, one_offs, overrides, now, count=1
+        )
+        if planning.enforce_stops_again(instance, plan):
+            typed = TagSelector.parse(report.target) is None
+            name = report.target if typed else instance.identifier
+            notes.append(messages.enforce_stops_again(instance.ref, name))
+    return notes
 
 
 def report_messages(
-    report: ActionReport, user_id: str, until: datetime | None = None
+    report: ActionReport,
+    user_id: str,
+    until: datetime | None = None,
+    notes: Sequence[str] = (),
 ) -> list[Message]:
     """The channel post of outcomes, plus confirmation requests and problems.
 
     Args:
         report: What the operation produced.
         user_id: Who asked.
-        until: When a one-off's way back was persisted, to say so; else None.
+        until: A one-off's end, None for a plain action. The post names the way back
+            when an instance ended in the wanted state (so it was persisted), and a
+            confirmation button carries it, so confirming keeps it.
+        notes: Sentences added to the channel post, after the outcomes.
 
     Returns:
         The messages, the channel post first.
@@ -175,9 +221,10 @@ def report_messages(
     if public:
         lines = [messages.action_heading(user_id, report.action, report.target)]
         lines.extend(messages.outcome_sentence(o) for o in public)
-        if until is not None:
+        if until is not None and any(o.kind.succeeded for o in public):
             back = Action.START if report.action is Action.STOP else Action.STOP
             lines.append(messages.way_back(back, until))
+        lines.extend(notes)
         said.append(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
     for outcome in report.outcomes:
         if outcome.kind is OutcomeKind.NEEDS_CONFIRMATION:
@@ -202,17 +249,36 @@ def _confirmation(outcome: Outcome, until: datetime | None) -> Message:
 
 
 def confirmed(context: Context, request: Request, value: str) -> Reply:
-    """The "Stop anyway" button: act on the excluded instance it names."""
+    """The "Stop anyway" button: act on the excluded instance it names.
+
+    The button carries a one-off's end as an instant, so confirming `stop DB for 2h`
+    also saves the way back; a button without one (a plain stop) acts plainly.
+    """
     try:
         chosen = json.loads(value)
         action = Action(chosen["action"])
         target = str(chosen["target"])
-        until = datetime.fromisoformat(chosen["until"]) if "until" in chosen else None
-    except (ValueError, KeyError, TypeError):
+        until = _instant(chosen["until"]) if "until" in chosen else None
+    except (ValueError, KeyError, TypeError, OverflowError):
         return Reply(Message(messages.confirm_expired()))
-    if until is not None and until <= context.clock():
-        return Reply(Message(messages.confirm_expired()))
+    if until is not None:
+        until = until.astimezone(user_zone(context, request.user_id))
+        if until <= context.clock():
+            return Reply(Message(messages.confirm_too_late(action, until)))
+    said = (
+        messages.working(action, target)
+        if until is None
+        else messages.working_until(action, target, until)
+    )
     return Reply(
-        Message(messages.working(action, target)),
+        Message(said),
         lambda: run(context, request, action, target, confirmed=True, until=until),
     )
+
+
+def _instant(text: object) -> datetime:
+    """An aware instant written by `_confirmation`; ValueError for anything else."""
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the instant carries no offset")
+    return moment.astimezone(UTC)
