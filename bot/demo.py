@@ -226,6 +226,8 @@ class Demo:
             self._deploy()
         elif line == "tour":
             for step in self.tour():
+                # The role ARN exists once `deploy` has run: show the real one.
+                step = step.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
                 self.say(f"\n> {step}")
                 self.run_line(step)
         elif line.startswith("/snooze"):

@@ -413,6 +413,8 @@ def test_demo_with_empty_input_runs_the_tour_from_connect_to_start(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in shown + result.stderr
     assert "Deployed the SnoozeDB stack in account 111122223333." in shown
+    assert "> /snooze connect arn:aws:iam::111122223333:role/SnoozeDBAccess" in shown
+    assert "> /snooze connect ROLE_ARN" not in shown
     assert "@U0DEMO connected AWS account 111122223333 to this channel" in shown
     assert "AWS account 111122223333 · 6 databases" in shown
     assert "`qa-db` (us-east-1): stopping now." in shown

@@ -796,11 +796,11 @@ def test_disconnect_names_the_one_offs_it_cancels(world: OfflineWorld):
     connect(world)
     say(world, "stop qa-db for 3h")
 
-    reply, _ = say(world, "disconnect")
+    reply, later = say(world, "disconnect")
 
     assert "disconnected AWS account 111122223333" in reply
-    assert "These one-offs are cancelled with it" in reply
-    assert "• start `qa-db` at Thu 27 Mar 15:00 (UTC)" in reply
+    assert "These one-offs are cancelled with it" in shown(later)
+    assert "• start `qa-db` at Thu 27 Mar 15:00 (UTC)" in shown(later)
     assert storage(world).one_offs("T1", "C1") == []
 
 

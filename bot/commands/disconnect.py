@@ -41,10 +41,10 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         account = accounts[0]
 
     # The account's pending ways back go with it (see `Storage.remove_account`):
-    # say which, since a database stopped "for 2h" now stays stopped.
-    zone = user_zone(context, request.user_id)
+    # say which, since a database stopped "for 2h" now stays stopped. They follow
+    # the reply, as the asker's zone may need a Slack call that must not delay it.
     dropped = [
-        messages.dropped_one_off(o.action, o.instance, o.due_at.astimezone(zone))
+        o
         for o in context.storage.one_offs(request.team_id, request.channel_id)
         if o.instance.startswith(f"{account.aws_account_id}/")
     ]
@@ -56,6 +56,17 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     text = messages.disconnected(
         account.aws_account_id, account.role_arn, request.user_id
     )
-    if dropped:
-        text = "\n".join([text, messages.ONE_OFFS_DROPPED, *dropped])
-    return Reply(Message(text, in_channel=True))
+    if not dropped:
+        return Reply(Message(text, in_channel=True))
+
+    def cancelled() -> list[Message]:
+        zone = user_zone(context, request.user_id)
+        lines = [
+            messages.dropped_one_off(o.action, o.instance, o.due_at.astimezone(zone))
+            for o in dropped
+        ]
+        return [
+            Message("\n".join([messages.ONE_OFFS_DROPPED, *lines]), in_channel=True)
+        ]
+
+    return Reply(Message(text, in_channel=True), cancelled)
