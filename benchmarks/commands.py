@@ -82,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds to wait for every result to be posted",
     )
     parser.add_argument(
+        "--database-url",
+        default="",
+        help="the server's database (default: a new SQLite file); a PostgreSQL "
+        "database given here is emptied first",
+    )
+    parser.add_argument(
         "--snoozedb",
         default=str(Path(sys.executable).with_name("snoozedb")),
         help="the snoozedb executable to serve with",
@@ -93,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         AwsStandIn() as aws,
         SlackStandIn() as slack,
     ):
-        database_url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        database_url = (
+            args.database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        )
+        if args.database_url:
+            _empty(database_url)
         seed(aws, args.databases)
         port = _free_port()
         environment = _server_environment(aws, slack, database_url, port, folder)
@@ -284,6 +294,15 @@ def _percentile(ordered: Sequence[float], percent: int) -> float:
 
 def _database(number: int) -> str:
     return f"bench-db-{number:02d}"
+
+
+def _empty(database_url: str) -> None:
+    """Drop SnoozeDB's tables, so each run starts from a database without accounts."""
+    from sqlmodel import SQLModel
+
+    storage = Storage(database_url)
+    SQLModel.metadata.drop_all(storage.engine)
+    storage.close()
 
 
 def _free_port() -> int:
