@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 from bot.commands import SUBCOMMANDS
 from bot.demo import CUSTOMER_ACCOUNT, OfflineWorld
+from bot.messages import USAGE_STATUS
 from bot.server import Runtime
 from bot.slack_app import CONNECT_VIEW, ROLE_ARN_BLOCK, ROLE_ARN_INPUT
 from bot.standins.slack import SignedRequests, render
@@ -556,7 +557,7 @@ def test_help_lists_every_subcommand(world: OfflineWorld):
     for row in SUBCOMMANDS.values():
         assert row.usage in reply
         assert row.summary in reply
-    assert "`/snooze status [DB]` (or `list`) — " in reply
+    assert f"`{USAGE_STATUS}` (or `list`) — " in reply
 
 
 def test_status_of_one_database_shows_only_that_database(world: OfflineWorld):
