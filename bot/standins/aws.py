@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import boto3
+import moto.iam.models
 from botocore.exceptions import ClientError
 from moto.core.utils import get_pagination_model, get_service_model
-from moto.iam.models import get_account_id_from, iam_backends
+from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -156,6 +157,7 @@ class AwsStandIn:
     def start(self) -> None:
         """Reset moto's state and start serving on a free port."""
         moto_api_backend.reset()
+        _index_access_keys()
         _load_service_models()
         self._server = make_server(
             self._host, 0, self._wsgi, threaded=True, request_handler=_QuietHandler
@@ -438,7 +440,7 @@ class AwsStandIn:
             region=region,
             action=action or "?",
             access_key=access_key,
-            account_id=get_account_id_from(access_key),
+            account_id=moto.iam.models.get_account_id_from(access_key),
             params=flat,
         )
 
@@ -526,6 +528,37 @@ class _QuietHandler(MotoRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Log nothing: tests make thousands of requests."""
+
+
+_KEY_ACCOUNTS: dict[str, str] = {}
+_KEY_ACCOUNTS_LOCK = threading.Lock()
+_MOTO_ACCOUNT_OF_KEY = moto.iam.models.get_account_id_from
+
+
+def _indexed_account_of_key(access_key: str) -> str:
+    """moto's account lookup for an access key, remembered once found.
+
+    moto searches every account's keys on each request (itself, and once more in
+    the stand-in), which at a thousand customer accounts costs the stand-in more CPU
+    than the bot it serves. A key never moves to another account, so the first
+    answer is kept until moto's state is reset; keys moto does not know are looked
+    up each time, as they may be issued later.
+    """
+    found = _KEY_ACCOUNTS.get(access_key)
+    if found is not None:
+        return found
+    found = _MOTO_ACCOUNT_OF_KEY(access_key)
+    if found != SNOOZEDB_ACCOUNT_ID:
+        with _KEY_ACCOUNTS_LOCK:
+            _KEY_ACCOUNTS[access_key] = found
+    return found
+
+
+def _index_access_keys() -> None:
+    """Forget the remembered keys (moto was reset) and use the index from now on."""
+    with _KEY_ACCOUNTS_LOCK:
+        _KEY_ACCOUNTS.clear()
+    moto.iam.models.get_account_id_from = _indexed_account_of_key
 
 
 def _credential_scope(authorization: str) -> tuple[str, str, str] | None:
