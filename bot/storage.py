@@ -1583,21 +1583,36 @@ class Storage(ScheduleStorage):
             row.updated_at = _now()
             session.commit()
 
-    def remove_account(self, account_id: int) -> None:
+    def remove_account(self, account_id: int) -> list[OneOff]:
         """Forget a connection and what was pending for its databases, in one commit.
 
         The channel's one-offs, keep-running overrides and busy retries of the
         account's instances (qualified `account/region/identifier`) go with it, so
         nothing fires if the account is connected again later. Access really ends
         when the customer deletes the stack.
+
+        Returns:
+            The one-offs still pending that were cancelled, soonest first.
         """
         with self._session() as session:
             row = session.get(AccountRow, account_id)
             if row is None:
-                return
+                return []
             forgotten = [0, 0, 0]
+            cancelled: list[OneOff] = []
             if row.aws_account_id:  # a pending connection has no instances yet
                 prefix = f"{row.aws_account_id}/"
+                pending = session.exec(
+                    select(OneOffRow)
+                    .where(
+                        OneOffRow.team_id == row.team_id,
+                        OneOffRow.channel_id == row.channel_id,
+                        col(OneOffRow.instance).startswith(prefix, autoescape=True),
+                        col(OneOffRow.done_at).is_(None),
+                    )
+                    .order_by(col(OneOffRow.due_at))
+                ).all()
+                cancelled = [_one_off(one_off) for one_off in pending]
                 forgotten = [
                     session.connection()
                     .execute(
@@ -1620,6 +1635,7 @@ class Storage(ScheduleStorage):
                 row.channel_id,
                 *forgotten,
             )
+            return cancelled
 
     # --- Requests --------------------------------------------------------------
 

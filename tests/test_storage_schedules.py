@@ -288,3 +288,22 @@ def test_bot_actions_keep_the_last_stop_and_start_of_each_instance(storage: Stor
     assert found[QA_DB].last_start_at == later
     assert found[other].last_stop_at is None
     assert found[other].last_start_at == NOW
+
+
+def test_removing_an_account_returns_the_one_offs_it_cancelled(storage: Storage):
+    """Disconnect names them: a database stopped "for 2h" now stays stopped."""
+    pending, _ = storage.pending_account("T1", "C1", "U1")
+    account = storage.activate(
+        pending.id, "arn:aws:iam::111122223333:role/SnoozeDBAccess", "111122223333", []
+    )
+    assert account is not None
+    later = NOW + timedelta(hours=2)
+    storage.add_one_off("T1", "C1", QA_DB, Action.START, later, "U1")
+    storage.add_one_off("T1", "C1", "444455556666/us-east-1/x", Action.START, NOW, "U1")
+
+    cancelled = storage.remove_account(account.id)
+
+    assert [(o.instance, o.action, o.due_at) for o in cancelled] == [
+        (QA_DB, Action.START, later)
+    ]
+    assert storage.remove_account(account.id) == []

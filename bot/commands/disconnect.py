@@ -40,15 +40,10 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     else:
         account = accounts[0]
 
-    # The account's pending ways back go with it (see `Storage.remove_account`):
-    # say which, since a database stopped "for 2h" now stays stopped. They follow
-    # the reply, as the asker's zone may need a Slack call that must not delay it.
-    dropped = [
-        o
-        for o in context.storage.one_offs(request.team_id, request.channel_id)
-        if o.instance.startswith(f"{account.aws_account_id}/")
-    ]
-    context.storage.remove_account(account.id)
+    # The account's pending ways back go with it: say which, since a database
+    # stopped "for 2h" now stays stopped. They follow the reply, as the asker's
+    # zone may need a Slack call that must not delay it.
+    dropped = context.storage.remove_account(account.id)
     if pending is not None and len(accounts) == 1:
         # The channel is left with nothing connected: the External ID handed out
         # for a further account goes too, so a later `/snooze connect` starts afresh.
