@@ -349,8 +349,6 @@ TYPE_IT_ALONE = "Type it alone."
 
 
 def not_an_identifier(text: str) -> str:
-    if text.lower().startswith("tag:"):
-        return schedule_bad_selector(text)
     shown = _echo(text)
     return (
         f"`{shown}` cannot be a database name: RDS names start with a letter and hold "
@@ -791,7 +789,7 @@ def schedule_missing(target: str) -> str:
     return f"Give `{_echo(target)}` a schedule, as in `mon-fri 08:00-20:00`, or a saved name."
 
 
-def schedule_bad_selector(target: str) -> str:
+def bad_selector(target: str) -> str:
     return (
         f"`{_echo(target)}` is not a tag selector: write `tag:KEY=VALUE`, "
         "as in `tag:team=qa`."

@@ -54,6 +54,8 @@ def handle(
         return Reply(Message(messages.NO_ACCOUNTS))
 
     target = words[0]
+    if target.lower().startswith("tag:") and TagSelector.parse(target) is None:
+        return Reply(Message(messages.bad_selector(target)))
     if not could_name_instances(target):
         return Reply(Message(messages.not_an_identifier(target)))
     until: datetime | None = None

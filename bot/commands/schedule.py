@@ -195,7 +195,7 @@ class _UnknownSchedule(SnoozeError):
 def _target_problem(target: str) -> str | None:
     if target.lower().startswith("tag:"):
         if rules.TagSelector.parse(target) is None:
-            return messages.schedule_bad_selector(target)
+            return messages.bad_selector(target)
         return None
     if not _TARGET.fullmatch(target) or target.count("/") not in (0, 2):
         return messages.schedule_bad_target(target)
