@@ -40,9 +40,10 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     )
     if identifier and not entries:
         recent = storage.history(request.team_id, request.channel_id, limit=200)
-        known = [e.instance.rsplit("/", 1)[-1] for e in recent]
-        if "/" in identifier:
-            known = [e.instance for e in recent]
+        qualified = "/" in identifier
+        known = [
+            e.instance if qualified else e.instance.rsplit("/", 1)[-1] for e in recent
+        ]
         return Reply(
             Message(messages.history_none_for(identifier, suggest(identifier, known)))
         )
