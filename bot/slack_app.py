@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse
@@ -308,7 +309,12 @@ class Responder:
             self._outstanding += 1
 
     def later(
-        self, reply: Reply, response_url: str, where: Request | None = None
+        self,
+        reply: Reply,
+        response_url: str,
+        where: Request | None = None,
+        *,
+        post_now: bool = False,
     ) -> None:
         """Run `reply.later`, if any, and post what it says; follows `begin()`.
 
@@ -317,11 +323,27 @@ class Responder:
             response_url: Where its messages go.
             where: The team, channel and user, for logs and for keeping messages
                 Slack refused.
+            post_now: Post `reply.now` through the response_url first (a button
+                click, whose acknowledgement carries no message).
         """
-        if reply.later is None:
+        first = reply.now if post_now else None
+        if reply.later is None and first is None:
             self._finish()
             return
-        self.executor.submit(self._run, reply.later, response_url, where)
+        work = reply.later or _nothing_more
+        self.executor.submit(self._run, work, response_url, where, first)
+
+    def soon(self, work: Callable[[], None]) -> None:
+        """Run `work` (a Slack call that must not hold up the ack); follows `begin()`."""
+        self.executor.submit(self._run_call, work)
+
+    def _run_call(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:
+            logger.exception("background call failed")
+        finally:
+            self._finish()
 
     def _finish(self) -> None:
         with self._idle:
@@ -338,7 +360,10 @@ class Responder:
         work: Callable[[], Sequence[Message]],
         response_url: str,
         where: Request | None,
+        first: Message | None = None,
     ) -> None:
+        if first is not None:
+            post(response_url, first, where=where, storage=self.storage)
         try:
             said = work()
         except Exception:
@@ -413,6 +438,10 @@ def post(
     return False
 
 
+def _nothing_more() -> Sequence[Message]:
+    return ()
+
+
 def _ack_with(ack: Ack, message: Message) -> None:
     ack(
         text=message.text,
@@ -439,11 +468,17 @@ def build_app(
     Returns:
         The app; serve it with bolt's WSGI adapter or Socket Mode.
     """
+    # Each listener runs on the request's own thread and the HTTP response leaves
+    # when it returns. Every listener acknowledges after database work only and
+    # hands anything that waits on Slack or AWS to the responder, so it returns at
+    # once. Otherwise bolt would run listeners on its own five threads and look for
+    # their ack every 10 ms: fifty commands at once would queue for those threads.
     app = App(
         signing_secret=signing_secret,
         client=client,
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
+        process_before_response=True,
     )
     storage = context.storage
     responder.storage = storage
@@ -496,12 +531,9 @@ def build_app(
         responder.later(reply, str(body.get("response_url", "")), request)
 
     @app.action(connect.OPEN_MODAL)
-    def on_open_connect_modal(
-        ack: Ack, body: dict[str, Any], client: WebClient
-    ) -> None:
+    def on_open_connect_modal(ack: Ack, body: dict[str, Any]) -> None:
         # The trigger_id expires three seconds after the click: the modal opens
         # first, before anything slow; the role is checked after it is submitted.
-        ack()
         response_url = str(body.get("response_url", ""))
         metadata = json.dumps(
             {
@@ -510,10 +542,18 @@ def build_app(
             }
         )
         team_id = str(body.get("team", {}).get("id", ""))
+        trigger_id = str(body.get("trigger_id", ""))
+        responder.begin()
+        ack()
+        responder.soon(
+            partial(open_connect_form, trigger_id, metadata, team_id, response_url)
+        )
+
+    def open_connect_form(
+        trigger_id: str, metadata: str, team_id: str, response_url: str
+    ) -> None:
         try:
-            client.views_open(
-                trigger_id=body["trigger_id"], view=_connect_view(metadata)
-            )
+            client.views_open(trigger_id=trigger_id, view=_connect_view(metadata))
         except SlackApiError as error:
             code = slack_error(error)
             note_slack_error(storage, team_id, code)
@@ -612,8 +652,7 @@ def build_app(
             reply = Reply(Message(messages.INTERNAL_ERROR))
         ack()
         response_url = str(body.get("response_url", ""))
-        post(response_url, reply.now, where=request, storage=storage)
-        responder.later(reply, response_url, request)
+        responder.later(reply, response_url, request, post_now=True)
 
     def team_gone(body: dict[str, Any], reason: str) -> None:
         # Slack retries an event it thinks was missed (X-Slack-Retry-Num); the

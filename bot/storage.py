@@ -10,14 +10,29 @@ SQLite is the embedded default; PostgreSQL is what several replicas share.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Index, UniqueConstraint, event, inspect, or_, update
+from sqlalchemy import (
+    Engine,
+    Index,
+    Row,
+    Select,
+    UniqueConstraint,
+    bindparam,
+    event,
+    insert,
+    inspect,
+    or_,
+    update,
+)
+from sqlalchemy import select as sql_select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -116,7 +131,20 @@ class AuditRow(SQLModel, table=True):
     detail: str = ""
 
 
-def _account(row: AccountRow) -> Account:
+@functools.cache
+def _accounts_query(of_channel: bool) -> Select[Any]:
+    """The connected accounts of `:team_id` (and `:channel_id`), oldest first."""
+    table = SQLModel.metadata.tables[AccountRow.__tablename__]
+    query = sql_select(table).where(
+        table.c.team_id == bindparam("team_id"),
+        table.c.status != AccountStatus.PENDING.value,
+    )
+    if of_channel:
+        query = query.where(table.c.channel_id == bindparam("channel_id"))
+    return query.order_by(table.c.id)
+
+
+def _account(row: AccountRow | Row[Any]) -> Account:
     assert row.id is not None
     return Account(
         id=row.id,
@@ -132,14 +160,17 @@ def _account(row: AccountRow) -> Account:
     )
 
 
+# 30 s: tens of scheduler threads queue for the one write lock during a large run,
+# and a wait costs less than a stop retried a minute later.
+SQLITE_BUSY_SECONDS = 30
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # WAL lets the web and scheduler processes share the file; the busy timeout turns
     # a lock held by the other process into a short wait instead of an instant error.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # 30 s: tens of scheduler threads queue for the one write lock during a large
-    # run, and a wait costs less than a stop retried a minute later.
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     # In WAL mode NORMAL stays safe from corruption and skips an fsync per commit,
     # which is most of the time a request claim takes inside Slack's 3 seconds.
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -148,23 +179,94 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: Any) -> None:
-    # A transaction that reads first and writes later cannot wait for another
-    # writer in WAL mode: SQLite fails it at once with "database is locked" when
-    # the other commits in between. Taking the write lock at BEGIN makes every
-    # transaction wait its turn (up to the busy timeout) instead, so the
-    # scheduler's account workers never lose a stop to each other.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _SqliteWriteTurn:
+    """Gives this process's transactions on one SQLite file the write lock in turn.
+
+    Every SQLite transaction here takes the write lock at BEGIN (see `begin`). SQLite
+    makes a transaction that finds the lock taken poll for it, sleeping longer and
+    longer between tries (up to 100 ms each), so under fifty concurrent Slack
+    commands an acknowledgement could sleep long after the lock was free. Threads of
+    one process instead wait on a Python lock, which wakes the next one as soon as a
+    transaction ends; only another process's writer is left to SQLite's busy timeout.
+    """
+
+    _HELD = "snoozedb_write_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, connection: Any) -> None:
+        """The engine's `begin` event: wait for this process's turn, then BEGIN.
+
+        A transaction that reads first and writes later cannot wait for another
+        writer in WAL mode: SQLite fails it at once with "database is locked" when
+        the other commits in between. Taking the write lock at BEGIN makes every
+        transaction wait its turn (up to the busy timeout) instead, so the
+        scheduler's account workers never lose a stop to each other.
+        """
+        info = connection.connection.record_info
+        if not info.get(self._HELD):
+            # Past the busy timeout, SQLite decides as it would without this lock.
+            info[self._HELD] = self._lock.acquire(timeout=SQLITE_BUSY_SECONDS)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def end(self, _dbapi_connection: Any, record: Any) -> None:
+        """The pool's `checkin` event: the transaction is over, the next may begin."""
+        if record.record_info.pop(self._HELD, False):
+            self._lock.release()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for `url`: SQLite in WAL mode, or a pre-pinged PostgreSQL pool."""
+def _sqlite_read_only(dbapi_connection: Any, _record: object) -> None:
+    # A statement that would write fails at once on this engine's connections, so a
+    # method that reads through it cannot write by mistake.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _sqlite_begin_read(connection: Any) -> None:
+    # A plain BEGIN takes no lock until the first read, and in WAL mode a reader
+    # neither waits for the writer nor holds it up: it sees the last commit.
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, reading: bool = False) -> Engine:
+    """Create the engine for `url`: SQLite in WAL mode, or a pre-pinged PostgreSQL pool.
+
+    Args:
+        url: DATABASE_URL.
+        reading: For SQLite, an engine whose transactions only read: they take no
+            write lock and refuse to write. Ignored for PostgreSQL, whose readers
+            never wait for writers.
+
+    Returns:
+        The engine.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=64, max_overflow=0
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        if reading:
+            event.listen(engine, "connect", _sqlite_read_only)
+            event.listen(engine, "begin", _sqlite_begin_read)
+            return engine
+        turn = _SqliteWriteTurn()
+        event.listen(engine, "begin", turn.begin)
+        event.listen(engine.pool, "checkin", turn.end)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _reader_for(url: str, engine: Engine) -> Engine:
+    """The engine read-only methods use: a second pool on the same SQLite file.
+
+    An in-memory SQLite database exists once per connection, so it (like
+    PostgreSQL) is read through `engine` itself.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    return make_engine(url, reading=True)
 
 
 # How long the start-up check waits for PostgreSQL to accept a connection.
@@ -455,10 +557,18 @@ class ScheduleStorage:
     """The schedule tables; mixed into `Storage` so callers hold one object."""
 
     engine: Engine
+    reader: Engine
 
     @contextmanager
     def _schedule_session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A session for a method that only reads: on SQLite it never waits for the
+        write lock, so Slack's acknowledgements do not queue behind writers."""
+        with Session(self.reader, expire_on_commit=False) as session:
             yield session
 
     # Saved schedules
@@ -501,13 +611,13 @@ class ScheduleStorage:
         self, team_id: str, channel_id: str, name: str
     ) -> SavedSchedule | None:
         """The channel's schedule called `name`, if any."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             row = session.exec(_named(team_id, channel_id, name)).first()
             return None if row is None else _saved(row)
 
     def named_schedules(self, team_id: str, channel_id: str) -> list[SavedSchedule]:
         """The channel's named schedules, by name."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(SavedScheduleRow)
                 .where(
@@ -638,7 +748,7 @@ class ScheduleStorage:
         return self._assignments(query)
 
     def _assignments(self, query: Any) -> list[Assignment]:
-        with self._schedule_session() as session:
+        with self._reading() as session:
             pairs = session.exec(query.order_by(col(AssignmentRow.id))).all()
             found = []
             for row, saved in pairs:
@@ -735,7 +845,7 @@ class ScheduleStorage:
 
     def one_offs(self, team_id: str, channel_id: str | None = None) -> list[OneOff]:
         """The team's pending one-offs, optionally of one channel, soonest first."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             query = select(OneOffRow).where(
                 OneOffRow.team_id == team_id, col(OneOffRow.done_at).is_(None)
             )
@@ -746,7 +856,7 @@ class ScheduleStorage:
 
     def all_one_offs(self) -> list[OneOff]:
         """Every pending one-off of every team, soonest first."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(OneOffRow)
                 .where(col(OneOffRow.done_at).is_(None))
@@ -976,7 +1086,7 @@ class ScheduleStorage:
         A run looks back to the earliest of these starts so that the transitions of
         a run that died are found again and taken over (see `take_claim`).
         """
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(SchedulerClaimRow).where(
                     col(SchedulerClaimRow.done_at).is_(None),
@@ -1015,7 +1125,7 @@ class ScheduleStorage:
 
     def open_claims(self) -> list[str]:
         """Keys of claims not yet settled, for tests and operators."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(SchedulerClaimRow.key).where(
                     col(SchedulerClaimRow.done_at).is_(None)
@@ -1087,7 +1197,7 @@ class ScheduleStorage:
 
     def overrides(self, team_id: str, now: datetime) -> list[Override]:
         """The team's overrides still active at `now`, latest ending first."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(OverrideRow)
                 .where(OverrideRow.team_id == team_id, OverrideRow.until > now)
@@ -1097,7 +1207,7 @@ class ScheduleStorage:
 
     def all_overrides(self, now: datetime) -> list[Override]:
         """Every team's overrides still active at `now`."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(OverrideRow).where(OverrideRow.until > now)
             ).all()
@@ -1105,7 +1215,7 @@ class ScheduleStorage:
 
     def overrides_ending(self, since: datetime, now: datetime) -> list[Override]:
         """Overrides that expired in (`since`, `now`], so the schedule takes over again."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(OverrideRow).where(
                     OverrideRow.until > since, OverrideRow.until <= now
@@ -1117,13 +1227,13 @@ class ScheduleStorage:
 
     def notice_minutes(self, team_id: str, channel_id: str) -> int:
         """Minutes before a scheduled stop the channel is warned (0 = never)."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             row = session.get(ChannelSettingRow, (team_id, channel_id))
             return DEFAULT_NOTICE_MINUTES if row is None else row.notice_minutes
 
     def all_notice_minutes(self) -> dict[tuple[str, str], int]:
         """Notice minutes of every channel that changed the default, by (team, channel)."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(select(ChannelSettingRow)).all()
             return {(row.team_id, row.channel_id): row.notice_minutes for row in rows}
 
@@ -1154,7 +1264,7 @@ class ScheduleStorage:
 
     def last_notice_id(self) -> int:
         """The id of the newest message kept so far (0 when none was)."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             newest = session.exec(
                 select(NoticeRow.id).order_by(col(NoticeRow.id).desc()).limit(1)
             ).first()
@@ -1166,7 +1276,7 @@ class ScheduleStorage:
         Args:
             up_to_id: only messages kept up to this id (see `last_notice_id`).
         """
-        with self._schedule_session() as session:
+        with self._reading() as session:
             query = select(NoticeRow).where(
                 col(NoticeRow.delivered_at).is_(None),
                 col(NoticeRow.gave_up_at).is_(None),
@@ -1265,7 +1375,7 @@ class ScheduleStorage:
 
     def busy_retries(self) -> list[BusyRetry]:
         """Every pending busy retry, oldest first."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(BusyRetryRow)
                 .where(col(BusyRetryRow.done_at).is_(None))
@@ -1334,7 +1444,7 @@ class ScheduleStorage:
         """The last stop and start SnoozeDB made, for each of these instances it touched."""
         if not instances:
             return {}
-        with self._schedule_session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(BotActionRow).where(
                     col(BotActionRow.instance).in_(list(instances))
@@ -1351,7 +1461,7 @@ class ScheduleStorage:
 
     def mark(self, name: str) -> datetime | None:
         """A named instant of the scheduler, such as `last_run`."""
-        with self._schedule_session() as session:
+        with self._reading() as session:
             row = session.get(SchedulerMarkRow, name)
             return None if row is None else row.at
 
@@ -1375,6 +1485,7 @@ class Storage(ScheduleStorage):
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self.reader = _reader_for(url, self.engine)
 
     def create_tables(self) -> None:
         """Create missing tables and missing nullable columns (idempotent)."""
@@ -1384,6 +1495,7 @@ class Storage(ScheduleStorage):
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()
+        self.reader.dispose()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -1436,19 +1548,16 @@ class Storage(ScheduleStorage):
 
     def accounts(self, team_id: str, channel_id: str | None = None) -> list[Account]:
         """The team's accounts with a role (not pending), optionally of one channel."""
-        with self._session() as session:
-            query = select(AccountRow).where(
-                AccountRow.team_id == team_id,
-                AccountRow.status != AccountStatus.PENDING.value,
-            )
-            if channel_id is not None:
-                query = query.where(AccountRow.channel_id == channel_id)
-            rows = session.exec(query.order_by(col(AccountRow.id))).all()
+        # Every command reads this before Slack's acknowledgement: a statement
+        # built once and plain rows cost a fraction of an ORM query built per call.
+        values = {"team_id": team_id, "channel_id": channel_id}
+        with self.reader.connect() as connection:
+            rows = connection.execute(_accounts_query(channel_id is not None), values)
             return [_account(row) for row in rows]
 
     def pending(self, team_id: str, channel_id: str) -> Account | None:
         """The channel's pending connection, if any."""
-        with self._session() as session:
+        with self._reading() as session:
             row = session.exec(
                 select(AccountRow).where(
                     AccountRow.team_id == team_id,
@@ -1460,13 +1569,13 @@ class Storage(ScheduleStorage):
 
     def account(self, account_id: int) -> Account | None:
         """One account by its id."""
-        with self._session() as session:
+        with self._reading() as session:
             row = session.get(AccountRow, account_id)
             return None if row is None else _account(row)
 
     def all_active_accounts(self) -> list[Account]:
         """Every account of every team that has a verified role."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(AccountRow).where(
                     AccountRow.status != AccountStatus.PENDING.value
@@ -1476,7 +1585,7 @@ class Storage(ScheduleStorage):
 
     def role_arn_taken(self, role_arn: str, account_id: int) -> bool:
         """True when another connection already holds this role ARN."""
-        with self._session() as session:
+        with self._reading() as session:
             row = session.exec(
                 select(AccountRow).where(
                     AccountRow.role_arn == role_arn, AccountRow.id != account_id
@@ -1645,13 +1754,15 @@ class Storage(ScheduleStorage):
         Slack may deliver the same signed request twice within five minutes; the
         unique key turns the second delivery into a no-op.
         """
-        with self._session() as session:
-            session.add(RequestClaimRow(key=key))
-            try:
-                session.commit()
-            except IntegrityError:
-                return False
-            return True
+        # Core, not the ORM: this runs inside Slack's three seconds on every
+        # state-changing command, where the unit of work's bookkeeping is pure cost.
+        claim = insert(RequestClaimRow).values(key=key, claimed_at=_now())
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(claim)
+        except IntegrityError:
+            return False
+        return True
 
     def forget_old_claims(self, older_than: timedelta = timedelta(hours=1)) -> None:
         """Drop request claims past Slack's replay window."""
@@ -1696,7 +1807,7 @@ class Storage(ScheduleStorage):
         `identifier` narrows them to one database: a DBInstanceIdentifier, or
         `account/region/identifier` for one account's database of that name.
         """
-        with self._session() as session:
+        with self._reading() as session:
             query = select(AuditRow).where(
                 AuditRow.team_id == team_id, AuditRow.channel_id == channel_id
             )
@@ -1729,9 +1840,10 @@ class Storage(ScheduleStorage):
 
     def team_active(self, team_id: str) -> bool:
         """False only for a team marked inactive; teams never seen are active."""
-        with self._session() as session:
-            row = session.get(TeamRow, team_id)
-            return row is None or row.active
+        with self.reader.connect() as connection:
+            active = connection.execute(_team_active_query(), {"team_id": team_id})
+            found = active.scalar()
+        return found is None or bool(found)
 
     def mark_team_inactive(self, team_id: str, reason: str) -> bool:
         """Stop posting to a team, keeping its data.
@@ -1802,7 +1914,7 @@ class Storage(ScheduleStorage):
 
     def admin_grants(self, team_id: str) -> list[AdminGrant]:
         """The team's grants, oldest first."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(AdminGrantRow)
                 .where(AdminGrantRow.team_id == team_id)
@@ -1822,7 +1934,7 @@ class Storage(ScheduleStorage):
         self, team_id: str, channel_id: str, limit: int = 5
     ) -> list[UndeliveredNotice]:
         """The channel's messages Slack has not accepted yet, newest first."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.exec(
                 select(NoticeRow)
                 .where(
@@ -1856,6 +1968,13 @@ class TeamRow(SQLModel, table=True):
     active: bool = True
     inactive_reason: str = ""
     updated_at: datetime = Field(default_factory=_now)
+
+
+@functools.cache
+def _team_active_query() -> Select[Any]:
+    """Whether the team `:team_id` may be posted to; no row when never seen."""
+    table = SQLModel.metadata.tables[TeamRow.__tablename__]
+    return sql_select(table.c.active).where(table.c.team_id == bindparam("team_id"))
 
 
 class AdminGrantRow(SQLModel, table=True):
