@@ -1,11 +1,13 @@
 """Load benchmark: concurrent signed `/snooze` commands against `snoozedb serve`.
 
 The real production server (gunicorn, gthread, bolt's WSGI adapter) runs as a child
-process. AWS is the stand-in in this process, answering every call after a delay
-(1 s by default, as issue 4 asks); Slack's Web API and response_urls are the Slack
-stand-in, also in this process. A customer account with a few databases is connected
-through `/snooze connect` as a customer would, then N commands (status, stop, start,
-and `schedule` when the bot has it) are sent with at most C in flight.
+process. AWS is the stand-in in a process of its own, answering every call after a
+delay (1 s by default, as issue 4 asks): its work must not hold up the clients'
+threads here, whose clocks measure the acknowledgements. Slack's Web API and
+response_urls are the Slack stand-in, in this process. A customer account with a few
+databases is connected through `/snooze connect` as a customer would, then N commands
+(status, stop, start, and `schedule` when the bot has it) are sent with at most C in
+flight, each built and signed beforehand.
 
 Printed: ack latency percentiles (request sent to HTTP response), errors (non-200 or
 a body without text), the time until every command's result reached its
@@ -32,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,63 @@ _AWS_VARIABLES_TO_DROP = (
     "AWS_SECURITY_TOKEN",
     "MOTO_ACCOUNT_ID",
 )
+
+
+class AwsHost:
+    """The AWS stand-in, served from a child process through a manager's proxy."""
+
+    def __init__(self) -> None:
+        self.aws = AwsStandIn()
+
+    def start(self) -> None:
+        self.aws.start()
+
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
+
+    def stop(self) -> None:
+        self.aws.stop()
+
+    def set_latency(self, seconds: float) -> None:
+        self.aws.latency_seconds = seconds
+
+    def seed(self, count: int) -> None:
+        """Create `count` stoppable PostgreSQL databases in the customer account."""
+        rds = self.aws.customer_session(CUSTOMER_ACCOUNT, REGION).client("rds")
+        for number in range(1, count + 1):
+            rds.create_db_instance(
+                DBInstanceIdentifier=_database(number),
+                Engine="postgres",
+                DBInstanceClass="db.t3.micro",
+                MasterUsername="admin",
+                MasterUserPassword="not-a-real-password",
+                AllocatedStorage=20,
+            )
+
+    def deploy_role_stack(self, account_id: str, external_id: str) -> str:
+        return self.aws.deploy_role_stack(account_id, external_id, SNOOZEDB_ACCOUNT_ID)
+
+
+class _Manager(BaseManager):
+    """Hosts the AWS stand-in in a child process."""
+
+
+_Manager.register("AwsHost", AwsHost)
+
+
+@contextmanager
+def _aws_in_child() -> Iterator[Any]:
+    manager = _Manager()
+    manager.start()
+    try:
+        host: Any = manager.AwsHost()  # type: ignore[attr-defined]
+        host.start()
+        try:
+            yield host
+        finally:
+            host.stop()
+    finally:
+        manager.shutdown()
 
 
 @dataclass(frozen=True)
@@ -96,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="snoozedb-bench-") as folder,
-        AwsStandIn() as aws,
+        _aws_in_child() as aws,
         SlackStandIn() as slack,
     ):
         database_url = (
@@ -104,9 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.database_url:
             _empty(database_url)
-        seed(aws, args.databases)
+        aws.seed(args.databases)
         port = _free_port()
-        environment = _server_environment(aws, slack, database_url, port, folder)
+        environment = _server_environment(
+            aws.endpoint_url(), slack, database_url, port, folder
+        )
         log_path = Path(folder) / "server.log"
         with _serving(args.snoozedb, environment, port, log_path):
             client = SignedRequests(
@@ -116,27 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout=30.0,
             )
             connect(client, aws, slack, database_url)
-            aws.latency_seconds = args.aws_latency
+            aws.set_latency(args.aws_latency)
             run_load(client, slack, args)
     return 0
 
 
-def seed(aws: AwsStandIn, count: int) -> None:
-    """Create `count` stoppable PostgreSQL databases in the customer account."""
-    rds = aws.customer_session(CUSTOMER_ACCOUNT, REGION).client("rds")
-    for number in range(1, count + 1):
-        rds.create_db_instance(
-            DBInstanceIdentifier=_database(number),
-            Engine="postgres",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin",
-            MasterUserPassword="not-a-real-password",
-            AllocatedStorage=20,
-        )
-
-
 def connect(
-    client: SignedRequests, aws: AwsStandIn, slack: SlackStandIn, database_url: str
+    client: SignedRequests, aws: Any, slack: SlackStandIn, database_url: str
 ) -> None:
     """Connect the customer account to the channel: connect, deploy the stack, paste.
 
@@ -156,9 +204,7 @@ def connect(
     if pending is None:
         raise RuntimeError("/snooze connect left no pending connection")
 
-    role_arn = aws.deploy_role_stack(
-        CUSTOMER_ACCOUNT, pending.external_id, SNOOZEDB_ACCOUNT_ID
-    )
+    role_arn = aws.deploy_role_stack(CUSTOMER_ACCOUNT, pending.external_id)
     response_url = slack.new_response_url()
     status, _ = client.command(
         f"connect {role_arn}",
@@ -192,11 +238,18 @@ def commands(count: int, databases: int) -> list[str]:
 def run_load(
     client: SignedRequests, slack: SlackStandIn, args: argparse.Namespace
 ) -> None:
-    """Send the commands, wait for their results, and print the figures."""
-    lines = commands(args.commands, args.databases)
+    """Send the commands, wait for their results, and print the figures.
+
+    Each command's body is built and signed before the load starts, as Slack has
+    them ready before it sends: the time measured is the request's, not the
+    load generator's.
+    """
+    prepared = [
+        prepare(client, slack, line) for line in commands(args.commands, args.databases)
+    ]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-        sent = list(pool.map(lambda line: send(client, slack, line), lines))
+        sent = list(pool.map(lambda item: send(client, *item), prepared))
     all_acked = time.perf_counter() - started
 
     urls = {item.response_url for item in sent if item.error is None}
@@ -204,14 +257,28 @@ def run_load(
     report(sent, all_acked, posted_at, args)
 
 
-def send(client: SignedRequests, slack: SlackStandIn, line: str) -> Sent:
-    """Send one command with a fresh trigger_id and response_url; time its ack."""
+def prepare(
+    client: SignedRequests, slack: SlackStandIn, line: str
+) -> tuple[str, str, bytes, dict[str, str]]:
+    """One command ready to send: a fresh trigger_id and response_url, signed."""
     response_url = slack.new_response_url()
+    body = client.command_body(
+        line, team_id=TEAM_ID, channel_id=CHANNEL_ID, response_url=response_url
+    )
+    return line, response_url, body, client.form_headers(body)
+
+
+def send(
+    client: SignedRequests,
+    line: str,
+    response_url: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> Sent:
+    """Send one prepared command; time it from the request to the ack read."""
     started = time.perf_counter()
     try:
-        status, body = client.command(
-            line, team_id=TEAM_ID, channel_id=CHANNEL_ID, response_url=response_url
-        )
+        status, answer = client.raw(body, headers)
     except OSError as error:
         elapsed = time.perf_counter() - started
         return Sent(line, response_url, elapsed, type(error).__name__)
@@ -220,7 +287,7 @@ def send(client: SignedRequests, slack: SlackStandIn, line: str) -> Sent:
     error = None
     if status != 200:
         error = f"HTTP {status}"
-    elif not isinstance(body, dict) or not body.get("text"):
+    elif not isinstance(answer, dict) or not answer.get("text"):
         error = "no text in the ack"
     return Sent(line, response_url, elapsed, error)
 
@@ -312,7 +379,11 @@ def _free_port() -> int:
 
 
 def _server_environment(
-    aws: AwsStandIn, slack: SlackStandIn, database_url: str, port: int, folder: str
+    aws_endpoint_url: str,
+    slack: SlackStandIn,
+    database_url: str,
+    port: int,
+    folder: str,
 ) -> dict[str, str]:
     environment = {
         name: value
@@ -327,7 +398,7 @@ def _server_environment(
         PORT=str(port),
         SNOOZEDB_REGIONS=REGION,
         SNOOZEDB_AWS_ACCOUNT_ID=SNOOZEDB_ACCOUNT_ID,
-        AWS_ENDPOINT_URL=aws.endpoint_url,
+        AWS_ENDPOINT_URL=aws_endpoint_url,
         AWS_ACCESS_KEY_ID="snoozedb-benchmark",
         AWS_SECRET_ACCESS_KEY="snoozedb-benchmark",  # noqa: S106 - moto checks none
         AWS_DEFAULT_REGION=REGION,

@@ -366,6 +366,14 @@ class AwsBridge:
         # boto3 sessions are not thread-safe; clients are. Create clients one at a time.
         self._client_lock = threading.Lock()
         self._sts: STSClient | None = None
+        # Registered once on the session, whose handlers every client it creates
+        # copies: registering on each client cost half a millisecond an account.
+        for operation in _UNREAD_ANSWERS:
+            self._session.events.register(
+                f"before-parse.rds.{operation}",
+                _skip_unread_answer,
+                unique_id=f"snoozedb-skip-{operation}",
+            )
         _guard_library_loggers()
 
     def without_capacity_retries(self) -> AwsBridge:
@@ -563,11 +571,6 @@ class AwsBridge:
                 **keys,
             )
             _guard_library_loggers()
-        if service == "rds":
-            for operation in _UNREAD_ANSWERS:
-                client.meta.events.register(
-                    f"before-parse.rds.{operation}", _skip_unread_answer
-                )
         return client
 
     def _trusted_account(self) -> str:

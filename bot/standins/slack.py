@@ -800,6 +800,31 @@ class SignedRequests:
         Returns:
             The HTTP status and the bot's answer.
         """
+        body = self.command_body(
+            text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            team_id=team_id,
+            trigger_id=trigger_id,
+            command=command,
+            response_url=response_url,
+        )
+        return self._send_signed(body, timestamp)
+
+    def command_body(
+        self,
+        text: str,
+        *,
+        user_id: str = "U1",
+        user_name: str = "ada",
+        channel_id: str = "C1",
+        team_id: str = TEAM_ID,
+        trigger_id: str | None = None,
+        command: str = "/snooze",
+        response_url: str | None = None,
+    ) -> bytes:
+        """The form-encoded body of a slash command, as `command` sends it unsigned."""
         fields = {
             "token": VERIFICATION_TOKEN,
             "team_id": team_id,
@@ -815,7 +840,7 @@ class SignedRequests:
             "response_url": response_url or self._response_url(),
             "trigger_id": trigger_id or _new_trigger_id(),
         }
-        return self._send_signed(urllib.parse.urlencode(fields).encode(), timestamp)
+        return urllib.parse.urlencode(fields).encode()
 
     def block_action(
         self,
@@ -982,15 +1007,18 @@ class SignedRequests:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return self._send_signed(body, timestamp)
 
-    def _send_signed(
-        self, body: bytes, timestamp: int | None
-    ) -> tuple[int, dict[str, Any] | str]:
-        headers = {
+    def form_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """Every header Slack sends with a form-encoded body, signature included."""
+        return {
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
             **self.sign(body, timestamp=timestamp),
         }
-        return self.raw(body, headers)
+
+    def _send_signed(
+        self, body: bytes, timestamp: int | None
+    ) -> tuple[int, dict[str, Any] | str]:
+        return self.raw(body, self.form_headers(body, timestamp))
 
     def _response_url(self) -> str:
         return (
