@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.domain import AccountStatus, Action, InstanceRef, Outcome, OutcomeKind
 from bot.storage import Storage
@@ -114,6 +115,47 @@ def test_a_request_key_is_claimed_once_even_when_raced(storage: Storage):
         )
 
     assert results.count(True) == 1
+
+
+def test_sqlite_reads_go_on_while_a_write_transaction_is_open(tmp_path: Path):
+    """A command's reads (team, accounts) never queue behind the write lock."""
+    store = Storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    store.create_tables()
+    pending, _ = store.pending_account("T1", "C1", "U1")
+    store.activate(pending.id, ROLE, "111122223333", ["eu-west-1"])
+    active: list[bool] = []
+    accounts: list[int] = []
+
+    def read() -> None:
+        active.append(store.team_active("T1"))
+        accounts.extend(account.id for account in store.accounts("T1"))
+
+    reader = threading.Thread(target=read)
+
+    with store.engine.begin() as writing:
+        writing.exec_driver_sql(
+            "INSERT INTO request_claim (key, claimed_at) VALUES ('held', '2026-01-01')"
+        )
+        reader.start()
+        # Without the fix this waits for the busy timeout (30 s), not 10.
+        reader.join(timeout=10)
+        finished = not reader.is_alive()
+    reader.join()
+    store.close()
+
+    assert finished
+    assert active == [True]
+    assert accounts == [pending.id]
+
+
+def test_sqlite_read_only_methods_cannot_write(tmp_path: Path):
+    store = Storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    store.create_tables()
+
+    refused = pytest.raises(OperationalError, match="readonly")
+    with refused, store.reader.begin() as reading:
+        reading.exec_driver_sql("DELETE FROM request_claim")
+    store.close()
 
 
 def test_history_lists_newest_first_and_filters_by_instance(storage: Storage):
