@@ -302,8 +302,8 @@ class Responder:
     def begin(self) -> None:
         """Count a reply whose slow part is about to be handed over.
 
-        Called before `ack()`: the HTTP response leaves as soon as ack runs, so
-        anyone waiting for quiet must already see this reply as outstanding.
+        Called before the listener returns, when the HTTP response leaves, so
+        anyone waiting for quiet already sees this reply as outstanding.
         """
         with self._idle:
             self._outstanding += 1

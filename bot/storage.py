@@ -175,7 +175,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # which is most of the time a request claim takes inside Slack's 3 seconds.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # SQLAlchemy opens the transactions itself (`_sqlite_begin`), not the driver.
+    # SQLAlchemy's `begin` listeners open the transactions, not the driver.
     dbapi_connection.isolation_level = None
 
 
