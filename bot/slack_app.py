@@ -333,18 +333,6 @@ class Responder:
         work = reply.later or _nothing_more
         self.executor.submit(self._run, work, response_url, where, first)
 
-    def soon(self, work: Callable[[], None]) -> None:
-        """Run `work` (a Slack call that must not hold up the ack); follows `begin()`."""
-        self.executor.submit(self._run_call, work)
-
-    def _run_call(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except Exception:
-            logger.exception("background call failed")
-        finally:
-            self._finish()
-
     def _finish(self) -> None:
         with self._idle:
             self._outstanding -= 1
@@ -545,25 +533,26 @@ def build_app(
         trigger_id = str(body.get("trigger_id", ""))
         responder.begin()
         ack()
-        responder.soon(
-            partial(open_connect_form, trigger_id, metadata, team_id, response_url)
-        )
+        opening = partial(open_connect_form, trigger_id, metadata, team_id)
+        responder.later(Reply(Message(""), opening), response_url)
 
     def open_connect_form(
-        trigger_id: str, metadata: str, team_id: str, response_url: str
-    ) -> None:
+        trigger_id: str, metadata: str, team_id: str
+    ) -> Sequence[Message]:
+        """Open the form; what to tell the user in the conversation if it fails."""
         try:
             client.views_open(trigger_id=trigger_id, view=_connect_view(metadata))
         except SlackApiError as error:
             code = slack_error(error)
             note_slack_error(storage, team_id, code)
             logger.warning("views.open failed team=%s (%s)", team_id, code)
-            post(response_url, Message(messages.CONNECT_FORM_FAILED))
+            return [Message(messages.CONNECT_FORM_FAILED)]
         except (SlackClientError, OSError) as error:
             logger.warning(
                 "views.open failed team=%s: %s", team_id, type(error).__name__
             )
-            post(response_url, Message(messages.CONNECT_FORM_FAILED))
+            return [Message(messages.CONNECT_FORM_FAILED)]
+        return []
 
     @app.view(CONNECT_VIEW)
     def on_connect_submitted(ack: Ack, body: dict[str, Any]) -> None:

@@ -243,6 +243,9 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
         The engine.
     """
     if url.startswith("sqlite"):
+        # A connection per thread that may hold one at once (request, responder
+        # and scheduler threads): an SQLite connection costs a file handle, and
+        # one opened past the pool would repeat the pragmas on every use.
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, pool_size=64, max_overflow=0
         )
