@@ -24,6 +24,7 @@ import argparse
 import cProfile
 import json
 import logging
+import multiprocessing
 import os
 import resource
 import sys
@@ -39,6 +40,7 @@ from typing import Any
 from moto.iam.models import iam_backends
 from moto.rds.models import rds_backends
 
+from bot.account_processes import AccountProcesses, WorkerSetup
 from bot.aws_bridge import AwsBridge
 from bot.operations import Operations
 from bot.scheduler import Poster, run_due
@@ -48,6 +50,7 @@ from bot.standins.slack import SlackStandIn
 from bot.storage import Storage
 
 REGION = "us-east-1"
+BOT_TOKEN = "xoxb-bench"  # noqa: S105 - known only to the Slack stand-in
 SCHEDULE = "mon-fri 08:00-20:00 tz UTC"
 TRANSITION = datetime(2026, 3, 30, 20, 0, tzinfo=UTC)
 OWN_ACCOUNT = "123456789012"
@@ -71,6 +74,12 @@ class TimedStandIn(AwsStandIn):
     stand-in's signature, trust and fault checks and through moto's RDS backend (so
     the instance really stops, and a refused stop is answered by moto in full), and
     gets that same-sized answer with its own identifier.
+
+    DescribeDBInstances is treated alike, for the same reason (moto's serializer spends
+    about 20 ms on 20 instances): an answer is rendered by moto in full and kept; a
+    later account whose instances are the same in every field the bot reads
+    (identifier, status, engine, class, cluster, replicas, tags) gets that answer with
+    its own account number in the ARNs. Any other account is answered by moto in full.
     """
 
     def __init__(self) -> None:
@@ -79,6 +88,10 @@ class TimedStandIn(AwsStandIn):
         self._full = self._moto
         self._pattern: tuple[str, list[tuple[str, str]], bytes, bytes, bytes] | None
         self._pattern = None
+        self._listing: dict[
+            tuple[Any, ...], tuple[str, list[tuple[str, str]], bytes, bytes]
+        ]
+        self._listing = {}
         self._moto = self._answer_stop
 
     def _read_request(self, environ: dict[str, Any]) -> Any:
@@ -87,12 +100,16 @@ class TimedStandIn(AwsStandIn):
             # CLOCK_MONOTONIC is one clock for every process of the machine.
             self.last_stop = max(self.last_stop, time.monotonic())
             environ[_STOP_REQUEST] = request
+        if request is not None and request.action == "DescribeDBInstances":
+            environ[_STOP_REQUEST] = request
         return request
 
     def _answer_stop(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = environ.get(_STOP_REQUEST)
         if request is None:
             return self._full(environ, start_response)
+        if request.action == "DescribeDBInstances":
+            return self._answer_listing(request, environ, start_response)
         identifier = request.params.get("DBInstanceIdentifier", "")
         if self._pattern is None:
             status, headers, body = call_app(self._full, environ)
@@ -115,6 +132,39 @@ class TimedStandIn(AwsStandIn):
         status, headers, body, first, first_account = self._pattern
         body = body.replace(first, identifier.encode())
         body = body.replace(first_account, request.account_id.encode())
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _answer_listing(
+        self, request: Any, environ: dict[str, Any], start_response: Any
+    ) -> Any:
+        if set(request.params) - {"Action", "Version", "MaxRecords"}:
+            return self._full(environ, start_response)  # a filter or a later page
+        backend = rds_backends[request.account_id][request.region]
+        shape = tuple(
+            (
+                db.db_instance_identifier,
+                db.status,
+                db.engine,
+                db.db_instance_class,
+                db.db_cluster_identifier,
+                tuple(db.replicas),
+                db.source_db_instance_identifier,
+                json.dumps(db.tags, sort_keys=True),
+            )
+            for db in backend.describe_db_instances()
+        )
+        kept = self._listing.get(shape)
+        if kept is None:
+            status, headers, body = call_app(self._full, environ)
+            if status.startswith("200"):
+                account = request.account_id.encode()
+                self._listing[shape] = (status, headers, body, account)
+            start_response(status, headers)
+            return [body]
+        status, headers, body, account = kept
+        body = body.replace(account, request.account_id.encode())
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
@@ -194,6 +244,9 @@ class StandInHost:
     def cpu_seconds(self) -> float:
         return _cpu_seconds()
 
+    def pid(self) -> int:
+        return os.getpid()
+
     def assumed(self) -> dict[str, int]:
         return dict(
             Counter(call.role_arn.split(":")[4] for call in self.aws.assume_role_calls)
@@ -245,6 +298,22 @@ def _cpu_seconds() -> float:
     """CPU time of the calling process so far, user and system, every thread."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _bot_cpu_seconds(host: Any) -> float:
+    """CPU time of this process and of its scheduler worker processes (Linux)."""
+    stand_in = host.pid()
+    total = _cpu_seconds()
+    for child in multiprocessing.active_children():
+        if child.pid in (None, stand_in):
+            continue
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            continue
+        user, system = fields.split()[11:13]
+        total += (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _peak_rss_mb() -> float:
@@ -300,17 +369,30 @@ def summary(
 
 
 def run_scheduler(
-    host: Any, storage: Storage, slack: SlackStandIn, workers: int, traced: bool
+    host: Any,
+    storage: Storage,
+    slack: SlackStandIn,
+    options: argparse.Namespace,
+    processes: AccountProcesses | None,
 ) -> tuple[float, float | None]:
     operations = Operations(
         storage, AwsBridge(regions=[REGION], own_account_id=OWN_ACCOUNT)
     )
-    poster = Poster(storage, web_client("xoxb-bench", slack.base_url))
+    poster = Poster(storage, web_client(BOT_TOKEN, slack.base_url))
+    traced = options.tracemalloc
     if traced:
         tracemalloc.start()
     start = time.monotonic()
     since = TRANSITION.replace(hour=19, minute=59)
-    run_due(storage, operations, poster, TRANSITION, since=since, workers=workers)
+    run_due(
+        storage,
+        operations,
+        poster,
+        TRANSITION,
+        since=since,
+        workers=options.workers,
+        processes=processes,
+    )
     peak = tracemalloc.get_traced_memory()[1] / 1e6 if traced else None
     if traced:
         tracemalloc.stop()
@@ -360,7 +442,15 @@ def main() -> int:
     parser.add_argument(
         "--latency", type=float, default=0.05, help="seconds per AWS call"
     )
-    parser.add_argument("--workers", type=int, default=32, help="accounts at once")
+    parser.add_argument(
+        "--workers", type=int, default=32, help="accounts at once, per process"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="scheduler worker processes (SNOOZEDB_SCHEDULER_PROCESSES)",
+    )
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
@@ -392,11 +482,29 @@ def main() -> int:
             ids = setup(host, storage, options.accounts, options.instances)
             print(
                 f"{options.accounts} accounts x {options.instances} instances, "
-                f"{options.latency * 1000:.0f} ms per AWS call, {options.workers} "
-                f"workers, {os.cpu_count()} CPUs, AWS stand-in in its own process, "
+                f"{options.latency * 1000:.0f} ms per AWS call, {options.processes} "
+                f"scheduler process(es) of {options.workers} workers, "
+                f"{os.cpu_count()} CPUs, AWS stand-in in its own process, "
                 f"{url.split(':', 1)[0]} (setup {time.monotonic() - began:.0f} s)"
             )
-            measure(host, storage, slack, ids, options)
+            processes = None
+            if options.processes > 1:
+                # Started before the transition, as a running scheduler's are.
+                setup_ = WorkerSetup(
+                    database_url=url,
+                    regions=(REGION,),
+                    own_account_id=OWN_ACCOUNT,
+                    slack_bot_token=BOT_TOKEN,
+                    slack_api_url=slack.base_url,
+                    log_level=logging.WARNING,
+                )
+                processes = AccountProcesses(setup_, options.processes)
+                processes.warm_up()
+            try:
+                measure(host, storage, slack, ids, options, processes)
+            finally:
+                if processes is not None:
+                    processes.close()
             storage.close()
             host.stop()
     finally:
@@ -410,6 +518,7 @@ def measure(
     slack: SlackStandIn,
     ids: list[str],
     options: argparse.Namespace,
+    processes: AccountProcesses | None,
 ) -> None:
     """Run the scheduler, then the naive loop, and print their figures."""
     host.reset_counts()
@@ -417,11 +526,10 @@ def measure(
     profiler = cProfile.Profile() if options.profile else None
     if profiler is not None:
         profiler.enable()
-    cpu = (_cpu_seconds(), float(host.cpu_seconds()))
-    seconds, traced = run_scheduler(
-        host, storage, slack, options.workers, options.tracemalloc
-    )
-    bot_cpu, stand_in_cpu = _cpu_seconds() - cpu[0], host.cpu_seconds() - cpu[1]
+    cpu = (_bot_cpu_seconds(host), float(host.cpu_seconds()))
+    seconds, traced = run_scheduler(host, storage, slack, options, processes)
+    bot_cpu = _bot_cpu_seconds(host) - cpu[0]
+    stand_in_cpu = host.cpu_seconds() - cpu[1]
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(options.profile)

@@ -28,11 +28,12 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -46,6 +47,7 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from bot.domain import (
     Action,
@@ -347,7 +349,7 @@ class AwsBridge:
             sleep: Waits between those tries; tests pass one that returns at once.
             clock: Monotonic seconds, read to keep those tries within their time.
         """
-        self._session = session if session is not None else boto3.Session()
+        self._session = session if session is not None else _new_session()
         self._regions = tuple(regions) or tuple(
             self._session.get_available_regions("rds")
         )
@@ -869,6 +871,29 @@ def _skip_unread_answer(
         response_dict["body"] = (
             f"<{name}Response><{name}Result/></{name}Response>".encode()
         )
+
+
+def _new_session() -> boto3.Session:
+    """A boto3 session whose answers read timestamps with the standard library.
+
+    botocore reads each timestamp with dateutil's general parser by default; RDS
+    and STS send ISO 8601, which `datetime.fromisoformat` reads about twenty times
+    faster. A listing of 20 instances carries about 60 of them.
+    """
+    core = botocore.session.get_session()
+    factory = core.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
+    return boto3.Session(botocore_session=core)
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    """A datetime from an ISO 8601 timestamp; botocore's own parser for any other form."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return botocore_parse_timestamp(value)
 
 
 def role_session_name(purpose: str, team_id: str) -> str:

@@ -23,6 +23,8 @@ from bot.errors import SettingInvalid
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 MIN_PORT = 1
 MAX_PORT = 65535
+MAX_SCHEDULER_PROCESSES = 32
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class Settings(BaseSettings):
@@ -39,6 +41,7 @@ class Settings(BaseSettings):
     snoozedb_aws_account_id: str = ""
     snoozedb_regions: Annotated[tuple[str, ...], NoDecode] = ()
     snoozedb_template_url: str = ""
+    snoozedb_scheduler_processes: int = 1
 
     @field_validator("snoozedb_regions", mode="before")
     @classmethod
@@ -66,6 +69,14 @@ class Settings(BaseSettings):
         text = str(value).strip()
         if not text.isdecimal() or not MIN_PORT <= int(text) <= MAX_PORT:
             raise ValueError(messages.port_invalid(MIN_PORT, MAX_PORT))
+        return int(text)
+
+    @field_validator("snoozedb_scheduler_processes", mode="before")
+    @classmethod
+    def _processes(cls, value: object) -> object:
+        text = str(value).strip()
+        if not text.isdecimal() or not 1 <= int(text) <= MAX_SCHEDULER_PROCESSES:
+            raise ValueError(messages.processes_invalid(MAX_SCHEDULER_PROCESSES))
         return int(text)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
@@ -140,9 +151,19 @@ def load_settings(*, need_slack: bool = True) -> Settings:
         problem = str(cause) if cause is not None else first["msg"]
         raise SettingInvalid(variable, f"is not valid: {problem}") from None
 
+    if settings.snoozedb_scheduler_processes > 1 and _in_memory(settings.database_url):
+        raise SettingInvalid(
+            "SNOOZEDB_SCHEDULER_PROCESSES", messages.PROCESSES_NEED_SHARED_DATABASE
+        )
     if need_slack and not settings.slack_signing_secret:
         raise SettingInvalid(
             "SLACK_SIGNING_SECRET",
             "is not set (copy it from your Slack app's Basic Information page)",
         )
     return settings
+
+
+def _in_memory(database_url: str) -> bool:
+    """Whether the URL names an in-memory SQLite database, which only one process sees."""
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")

@@ -66,6 +66,20 @@ def port_invalid(lowest: int, highest: int) -> str:
     return f"must be a whole number from {lowest} to {highest}"
 
 
+def processes_invalid(highest: int) -> str:
+    return (
+        f"must be a whole number from 1 to {highest}: how many worker processes "
+        "share each scheduled run's accounts"
+    )
+
+
+PROCESSES_NEED_SHARED_DATABASE = (
+    "is more than 1, but worker processes cannot share an in-memory SQLite "
+    "database; set DATABASE_URL to a SQLite file or PostgreSQL, or set "
+    "SNOOZEDB_SCHEDULER_PROCESSES=1"
+)
+
+
 def port_in_use(port: int) -> str:
     return (
         f"{port} is already in use by another program; stop that program or set PORT "

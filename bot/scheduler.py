@@ -32,13 +32,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot import messages, notices, planning, rules
+from bot.account_processes import AccountProcesses, WorkerSetup
 from bot.aws_bridge import AccountSession
 from bot.blocks import Block, sections
 from bot.config import Settings
@@ -90,6 +91,14 @@ _WAITED_FOR = frozenset({Reason.BUSY, Reason.NO_CAPACITY})
 _NO_CAPACITY = "no capacity"
 
 Clock = Callable[[], datetime]
+
+
+class Flag(Protocol):
+    """A stop flag: a threading.Event, or a multiprocessing one seen by worker processes."""
+
+    def is_set(self) -> bool:
+        """Whether the flag has been set."""
+        ...
 
 
 def utc_now() -> datetime:
@@ -266,7 +275,7 @@ class RunReport:
 
 
 @dataclass(frozen=True)
-class _World:
+class RunWorld:
     """Everything read from storage once per run, shared by the account workers."""
 
     since: datetime
@@ -306,7 +315,8 @@ def run_due(
     since: datetime | None = None,
     owner: str = OWNER,
     workers: int = ACCOUNT_WORKERS,
-    stopping: threading.Event | None = None,
+    stopping: Flag | None = None,
+    processes: AccountProcesses | None = None,
 ) -> RunReport:
     """Carry out every transition due in (`since`, `now`], each exactly once.
 
@@ -321,10 +331,12 @@ def run_due(
         since: the end of the previous run; the stored mark when None, at most
             24 hours back (older transitions are dropped).
         owner: names this process in claims.
-        workers: how many accounts are handled at once.
+        workers: how many accounts are handled at once (in each process).
         stopping: set on SIGTERM: accounts already started are finished (their
             calls, records and messages), the others are left, and the stored mark
             stays put so the next process runs them.
+        processes: worker processes to spread the accounts over; None handles
+            them on this process's threads.
 
     Returns:
         What the run did.
@@ -347,40 +359,16 @@ def run_due(
     accounts = [a for a in storage.all_active_accounts() if _needs_survey(world, a)]
     accounts = [a for a in accounts if storage.team_active(a.team_id)]
     report.accounts_surveyed = len(accounts)
-    left: list[Account] = []
-
-    def one(account: Account) -> _AccountRun:
-        if stopping is not None and stopping.is_set():
-            left.append(account)
-            return _AccountRun()
-        try:
-            return _run_account(storage, operations, poster, world, account)
-        except OperationalError as error:
-            # SQLite's other writer held the file past the busy timeout, or the
-            # database was unreachable. The account's claims stay open under our
-            # name, so the next tick (which keeps this window) takes them again.
-            logger.error(
-                "database busy or unreachable for account=%s (%s); retried next tick",
-                account.aws_account_id,
-                str(error.orig).splitlines()[0] if error.orig else "?",
-            )
-            left.append(account)
-            return _AccountRun()
-        except Exception:
-            # Its claims stay open: the work is redone once the lease runs out.
-            logger.exception(
-                "scheduled run failed for account=%s", account.aws_account_id
-            )
-            return _AccountRun()
-
-    if accounts:
-        with ThreadPoolExecutor(
-            max_workers=max(1, min(workers, len(accounts)))
-        ) as pool:
-            for done in pool.map(one, accounts):
-                report.outcomes.extend(done.outcomes)
-                report.dropped += done.dropped
-                report.messages += bool(done.lines)
+    if processes is not None and len(accounts) > 1:
+        handled = processes.run(world, accounts, workers)
+    else:
+        handled = run_accounts(
+            storage, operations, poster, world, accounts, workers, stopping
+        )
+    report.outcomes = handled.outcomes
+    report.dropped = handled.dropped
+    report.messages = handled.messages
+    left = handled.left
     # After the accounts, so old messages never delay this run's stops and starts.
     poster.retry_undelivered(kept_up_to, now=now)
     if left:
@@ -395,7 +383,78 @@ def run_due(
     return report
 
 
-def _read_world(storage: Storage, since: datetime, now: datetime, owner: str) -> _World:
+@dataclass
+class Handled:
+    """What a group of accounts produced in one run: outcomes, and the accounts left."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    dropped: int = 0
+    messages: int = 0
+    left: list[Account] = field(default_factory=list)
+
+
+def run_accounts(
+    storage: Storage,
+    operations: Operations,
+    poster: Poster,
+    world: RunWorld,
+    accounts: Sequence[Account],
+    workers: int = ACCOUNT_WORKERS,
+    stopping: Flag | None = None,
+) -> Handled:
+    """Handle `accounts` of one run, `workers` at a time, on this process's threads.
+
+    Args:
+        storage: the tables.
+        operations: surveys accounts with one role assumption each.
+        poster: posts the channel messages.
+        world: what the run read from storage once.
+        accounts: the accounts to handle.
+        workers: how many accounts are handled at once.
+        stopping: once set, accounts not yet started are left for the next run.
+
+    Returns:
+        The outcomes, and the accounts left (shutdown, database busy).
+    """
+    handled = Handled()
+
+    def one(account: Account) -> _AccountRun:
+        if stopping is not None and stopping.is_set():
+            handled.left.append(account)
+            return _AccountRun()
+        try:
+            return _run_account(storage, operations, poster, world, account)
+        except OperationalError as error:
+            # SQLite's other writer held the file past the busy timeout, or the
+            # database was unreachable. The account's claims stay open under our
+            # name, so the next tick (which keeps this window) takes them again.
+            logger.error(
+                "database busy or unreachable for account=%s (%s); retried next tick",
+                account.aws_account_id,
+                str(error.orig).splitlines()[0] if error.orig else "?",
+            )
+            handled.left.append(account)
+            return _AccountRun()
+        except Exception:
+            # Its claims stay open: the work is redone once the lease runs out.
+            logger.exception(
+                "scheduled run failed for account=%s", account.aws_account_id
+            )
+            return _AccountRun()
+
+    if not accounts:
+        return handled
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(accounts)))) as pool:
+        for done in pool.map(one, accounts):
+            handled.outcomes.extend(done.outcomes)
+            handled.dropped += done.dropped
+            handled.messages += bool(done.lines)
+    return handled
+
+
+def _read_world(
+    storage: Storage, since: datetime, now: datetime, owner: str
+) -> RunWorld:
     assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
     for assignment in storage.all_assignments():
         assignments[(assignment.team_id, assignment.channel_id)].append(assignment)
@@ -420,7 +479,7 @@ def _read_world(storage: Storage, since: datetime, now: datetime, owner: str) ->
     for retry in storage.busy_retries():
         busy[_account_of(retry.instance)].append(retry)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    return _World(
+    return RunWorld(
         since=since,
         now=now,
         owner=owner,
@@ -440,14 +499,14 @@ def _account_of(qualified: str) -> str:
     return qualified.split("/", 1)[0]
 
 
-def _schedules_of(world: _World, account: Account) -> list[SavedSchedule]:
+def _schedules_of(world: RunWorld, account: Account) -> list[SavedSchedule]:
     mine = world.assignments.get((account.team_id, account.channel_id), [])
     return [a.schedule for a in mine] + list(
         world.named.get((account.team_id, account.channel_id), {}).values()
     )
 
 
-def _needs_survey(world: _World, account: Account) -> bool:
+def _needs_survey(world: RunWorld, account: Account) -> bool:
     """True when something may be due in the account: only then is AWS asked."""
     aws_id = account.aws_account_id
     if (
@@ -474,7 +533,7 @@ def _needs_survey(world: _World, account: Account) -> bool:
     return False
 
 
-def _notice_minutes(world: _World, account: Account) -> int:
+def _notice_minutes(world: RunWorld, account: Account) -> int:
     key = (account.team_id, account.channel_id)
     return world.notice_minutes.get(key, DEFAULT_NOTICE_MINUTES)
 
@@ -508,7 +567,7 @@ def _cached_steps(text: str, since: datetime, until: datetime) -> list[Transitio
 
 
 def _claim(
-    storage: Storage, world: _World, run: _AccountRun, key: str, *, found: bool = True
+    storage: Storage, world: RunWorld, run: _AccountRun, key: str, *, found: bool = True
 ) -> Claim | None:
     """Take a lease on `key` for this account's run; it is settled with the run.
 
@@ -528,7 +587,7 @@ def _run_account(
     storage: Storage,
     operations: Operations,
     poster: Poster,
-    world: _World,
+    world: RunWorld,
     account: Account,
 ) -> _AccountRun:
     run = _AccountRun()
@@ -590,7 +649,7 @@ def _run_account(
 def _unreached(
     storage: Storage,
     poster: Poster,
-    world: _World,
+    world: RunWorld,
     account: Account,
     problem: AccountProblem,
 ) -> None:
@@ -615,7 +674,7 @@ def _unreached(
         poster.post(account.team_id, account.channel_id, sentence)
 
 
-def _missed_window(world: _World, account: Account) -> _World:
+def _missed_window(world: RunWorld, account: Account) -> RunWorld:
     """The world with its window reaching back to the start of the account's outage."""
     if account.unreachable_since is None:
         return world
@@ -626,7 +685,7 @@ def _missed_window(world: _World, account: Account) -> _World:
 def _act(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instance: Instance,
     action: Action,
@@ -642,7 +701,7 @@ def _act(
 def _act_all(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     steps: Sequence[tuple[Instance, Action]],
     run: _AccountRun,
@@ -701,7 +760,7 @@ def _call(session: AccountSession, instance: Instance, action: Action) -> Outcom
 
 def _note(
     storage: Storage,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instance: Instance,
     action: Action,
@@ -736,14 +795,14 @@ def _record(
     )
 
 
-def _line(outcome: Outcome, cause: str, world: _World) -> str:
+def _line(outcome: Outcome, cause: str, world: RunWorld) -> str:
     return messages.scheduled_line(outcome_text(outcome, world.now), cause)
 
 
 def _due_one_offs(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
     run: _AccountRun,
@@ -767,7 +826,7 @@ def _due_one_offs(
 def _ended_overrides(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
     run: _AccountRun,
@@ -790,7 +849,7 @@ def _ended_overrides(
 
 
 def _applicable(
-    world: _World, account: Account, instance: Instance
+    world: RunWorld, account: Account, instance: Instance
 ) -> planning.Applicable | None:
     return planning.applicable(
         instance,
@@ -809,7 +868,7 @@ def _group(base: planning.Underlying, account: Account) -> str:
 
 
 def _due_step(
-    base: planning.Underlying, world: _World
+    base: planning.Underlying, world: RunWorld
 ) -> tuple[Transition | None, int]:
     """The one transition to carry out now, and how many stale ones were dropped.
 
@@ -835,7 +894,7 @@ def _due_step(
 def _transitions(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
     run: _AccountRun,
@@ -902,7 +961,7 @@ def _transitions(
 def _busy_retries(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
     run: _AccountRun,
@@ -949,7 +1008,7 @@ def _busy_retries(
 
 def _gave_up(
     storage: Storage,
-    world: _World,
+    world: RunWorld,
     retry: BusyRetry,
     instance: Instance,
     outcome: Outcome,
@@ -989,7 +1048,7 @@ def _gave_up(
 def _restarted(
     storage: Storage,
     session: AccountSession,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
     run: _AccountRun,
@@ -1047,7 +1106,7 @@ def _restarted(
 def _notices(
     storage: Storage,
     poster: Poster,
-    world: _World,
+    world: RunWorld,
     account: Account,
     instances: dict[str, Instance],
 ) -> None:
@@ -1210,7 +1269,7 @@ def act_now(
             if session is None:
                 continue
             run = _AccountRun()
-            world = _World(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
+            world = RunWorld(now, now, OWNER, {}, {}, {}, {}, {}, {}, {}, False)
             for instance in survey.instances_of(account):
                 if instance.ref.qualified in wanted:
                     _act(storage, session, world, account, instance, action, run)
@@ -1257,13 +1316,25 @@ class Engine:
         *,
         clock: Clock = utc_now,
         owner: str = OWNER,
+        processes: AccountProcesses | None = None,
     ) -> None:
-        """Prepare an engine; nothing runs until `start` or `tick`."""
+        """Prepare an engine; nothing runs until `start` or `tick`.
+
+        Args:
+            storage: the tables.
+            operations: surveys accounts with one role assumption each.
+            poster: posts the channel messages.
+            clock: the current instant.
+            owner: names this process in claims.
+            processes: worker processes that handle the accounts of each run;
+                None handles them on this process's threads.
+        """
         self.storage = storage
         self.operations = operations
         self.poster = poster
         self.clock = clock
         self.owner = owner
+        self.processes = processes
         self.last_tick: datetime | None = None
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -1290,6 +1361,7 @@ class Engine:
                 since=since,
                 owner=self.owner,
                 stopping=self.stopping,
+                processes=self.processes,
             )
             if not report.unfinished:
                 self.last_tick = now
@@ -1310,6 +1382,8 @@ class Engine:
         from apscheduler.triggers.cron import CronTrigger
 
         _ENGINES[self.owner] = self
+        if self.processes is not None:
+            self.processes.warm_up()
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()}, timezone=UTC
         )
@@ -1340,11 +1414,15 @@ class Engine:
         to the next process (the stored mark is not moved past them).
         """
         self.stopping.set()
+        if self.processes is not None:
+            self.processes.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         with self._lock:  # a tick called directly (not by APScheduler) ends too
             pass
+        if self.processes is not None:
+            self.processes.close()
         _ENGINES.pop(self.owner, None)
 
 
@@ -1392,7 +1470,14 @@ def engine_for(
 
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     scheduled = scheduler_operations(operations)
-    return Engine(storage, scheduled, Poster(storage, client), clock=clock)
+    processes = None
+    if settings.snoozedb_scheduler_processes > 1:
+        processes = AccountProcesses(
+            WorkerSetup.from_settings(settings), settings.snoozedb_scheduler_processes
+        )
+    return Engine(
+        storage, scheduled, Poster(storage, client), clock=clock, processes=processes
+    )
 
 
 def scheduler_operations(operations: Operations) -> Operations:

@@ -21,7 +21,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import messages
 from bot.aws_bridge import AwsBridge
 from bot.commands import Context
-from bot.config import Settings, load_settings
+from bot.config import LOG_FORMAT, Settings, load_settings
 from bot.errors import SettingInvalid
 from bot.operations import Operations
 from bot.slack_app import (
@@ -275,9 +275,7 @@ def _with_own_account(settings: Settings) -> Settings:
 
 def run(command: str) -> int:
     """Run `snoozedb serve`, `snoozedb socket` or `snoozedb scheduler`."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = load_settings()
     # Before gunicorn forks: a database that does not answer is one sentence and
     # exit status 2 here, not a worker that fails to boot over and over.

@@ -116,3 +116,39 @@ def test_an_https_template_url_is_kept(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SNOOZEDB_TEMPLATE_URL", url)
 
     assert load_settings().snoozedb_template_url == url
+
+
+@pytest.mark.parametrize("value", ["0", "two", "33", "-1", "1.5", ""])
+def test_a_scheduler_process_count_that_is_not_one_is_refused_in_our_words(
+    monkeypatch: pytest.MonkeyPatch, value: str
+):
+    said = refusal(monkeypatch, "SNOOZEDB_SCHEDULER_PROCESSES", value)
+
+    assert said == (
+        "SnoozeDB cannot start: SNOOZEDB_SCHEDULER_PROCESSES is not valid: must be a "
+        "whole number from 1 to 32: how many worker processes share each scheduled "
+        "run's accounts."
+    )
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_scheduler_processes_cannot_share_an_in_memory_database(
+    monkeypatch: pytest.MonkeyPatch, url: str
+):
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    said = refusal(monkeypatch, "SNOOZEDB_SCHEDULER_PROCESSES", "2")
+
+    assert said.startswith(
+        "SnoozeDB cannot start: SNOOZEDB_SCHEDULER_PROCESSES is more than 1, but "
+        "worker processes cannot share an in-memory SQLite database;"
+    )
+
+
+def test_scheduler_processes_are_read_with_a_database_file(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///snoozedb.sqlite3")
+    monkeypatch.setenv("SNOOZEDB_SCHEDULER_PROCESSES", " 4 ")
+
+    assert load_settings().snoozedb_scheduler_processes == 4

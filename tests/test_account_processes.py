@@ -1,0 +1,277 @@
+"""A scheduled run spread over worker processes acts once per instance and tells each channel.
+
+The workers are real processes (started with `spawn`) with their own database
+connections, AWS bridge and Slack poster; they reach the AWS and Slack stand-ins over
+HTTP, as the parent does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.account_processes import AccountProcesses, WorkerSetup, channel_groups
+from bot.config import Settings
+from bot.demo import BOT_TOKEN, OfflineWorld
+from bot.domain import Account, AccountStatus
+from bot.scheduler import Poster, RunReport, engine_for, run_due
+from bot.slack_app import web_client
+from bot.storage import Storage
+from tests.databases import postgres_url  # noqa: F401
+
+# A Monday: the schedule's window ends at 20:00 UTC.
+NOW = datetime(2026, 3, 30, 20, 0, 3, tzinfo=UTC)
+SCHEDULE = "mon-fri 08:00-20:00 tz UTC"
+REGION = "us-east-1"
+# Account -> channel; C1 holds two accounts, which must share one worker.
+ACCOUNTS = {
+    "210000000001": "C1",
+    "210000000002": "C1",
+    "210000000003": "C2",
+    "210000000004": "C3",
+}
+INSTANCES = 3
+
+
+def fleet(world: OfflineWorld) -> None:
+    """Connect each account to its channel and give it instances tagged env=dev."""
+    assert world.runtime is not None
+    storage = world.runtime.storage
+    for account_id, channel_id in ACCOUNTS.items():
+        pending, _ = storage.pending_account("T1", channel_id, "U1")
+        role_arn = world.aws.deploy_role_stack(
+            account_id, pending.external_id, world.own_account_id
+        )
+        storage.activate(pending.id, role_arn, account_id, [REGION])
+        rds = world.aws.customer_session(account_id, REGION).client("rds")
+        for n in range(INSTANCES):
+            rds.create_db_instance(
+                DBInstanceIdentifier=f"db-{n}",
+                Engine="postgres",
+                DBInstanceClass="db.t3.micro",
+                MasterUsername="admin",
+                MasterUserPassword="not-a-real-password",
+                AllocatedStorage=20,
+                Tags=[{"Key": "env", "Value": "dev"}],
+            )
+    for channel_id in set(ACCOUNTS.values()):
+        storage.assign_schedule("T1", channel_id, "tag:env=dev", SCHEDULE, "U1")
+    world.aws.reset_counts()
+
+
+def open_world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv(
+        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
+    )
+    return OfflineWorld(database_url, regions=(REGION,))
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OfflineWorld]:
+    url = f"sqlite:///{tmp_path / 'snoozedb.sqlite3'}"
+    with open_world(url, tmp_path, monkeypatch) as offline:
+        fleet(offline)
+        yield offline
+
+
+@pytest.fixture
+def processes(world: OfflineWorld) -> Iterator[AccountProcesses]:
+    """Two workers, started after the world's environment names the stand-ins."""
+    pool = AccountProcesses(setup_of(world), 2)
+    pool.warm_up()
+    yield pool
+    pool.close()
+
+
+def setup_of(world: OfflineWorld) -> WorkerSetup:
+    return WorkerSetup(
+        database_url=world.database_url,
+        regions=(REGION,),
+        own_account_id=world.own_account_id,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=world.slack.base_url,
+    )
+
+
+def run(world: OfflineWorld, processes: AccountProcesses | None) -> RunReport:
+    assert world.runtime is not None
+    storage = world.runtime.storage
+    poster = Poster(
+        storage, web_client(BOT_TOKEN, world.slack.base_url), pause=lambda _s: None
+    )
+    return run_due(
+        storage,
+        world.runtime.context.operations,
+        poster,
+        NOW,
+        since=NOW - timedelta(minutes=1),
+        processes=processes,
+    )
+
+
+def stop_calls(world: OfflineWorld) -> dict[str, int]:
+    return {a: world.aws.calls[(a, "StopDBInstance")] for a in ACCOUNTS}
+
+
+def account(number: int, channel_id: str) -> Account:
+    return Account(
+        id=number,
+        team_id="T1",
+        channel_id=channel_id,
+        aws_account_id=f"{number:012d}",
+        role_arn=f"arn:aws:iam::{number:012d}:role/SnoozeDBAccess",
+        external_id="x",
+        regions=(REGION,),
+        status=AccountStatus.ACTIVE,
+    )
+
+
+def test_channel_groups_keep_a_channel_together_and_balance_the_rest():
+    accounts = [
+        account(1, "C1"),
+        account(2, "C1"),
+        account(3, "C1"),
+        account(4, "C2"),
+        account(5, "C3"),
+        account(6, "C4"),
+    ]
+
+    groups = channel_groups(accounts, 2)
+
+    assert sorted(len(group) for group in groups) == [3, 3]
+    c1 = [g for g in groups if any(a.channel_id == "C1" for a in g)]
+    assert len(c1) == 1
+    assert {a.id for a in c1[0] if a.channel_id == "C1"} == {1, 2, 3}
+
+
+def test_channel_groups_never_gives_an_empty_group():
+    groups = channel_groups([account(1, "C1"), account(2, "C1")], 4)
+
+    assert [[a.id for a in group] for group in groups] == [[1, 2]]
+
+
+def test_two_worker_processes_stop_every_instance_once_and_tell_each_channel(
+    world: OfflineWorld, processes: AccountProcesses
+):
+    report = run(world, processes)
+    again = run(world, processes)
+
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+    assert len(report.outcomes) == len(ACCOUNTS) * INSTANCES
+    assert report.unfinished == 0
+    assert again.outcomes == []
+    assert len(world.slack.messages("C1")) == 2
+    assert len(world.slack.messages("C2")) == 1
+    assert len(world.slack.messages("C3")) == 1
+    text = world.slack.messages("C2")[0]["text"]
+    assert "`db-0` (us-east-1): stopping now." in text
+
+
+def test_a_run_after_the_stop_flag_leaves_every_account_for_the_next_process(
+    world: OfflineWorld, processes: AccountProcesses
+):
+    """As on SIGTERM: nothing is started, and the stored mark stays put."""
+    assert world.runtime is not None
+    processes.stop()
+
+    report = run(world, processes)
+    taken_over = run(world, None)
+
+    assert report.unfinished == len(ACCOUNTS)
+    assert report.outcomes == []
+    assert len(taken_over.outcomes) == len(ACCOUNTS) * INSTANCES
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+
+
+def test_killed_workers_are_replaced_and_every_instance_is_still_stopped_once(
+    world: OfflineWorld, processes: AccountProcesses
+):
+    """The pool learns of the deaths at the first run or during it; either way the
+    accounts are done once, by new workers, within two runs."""
+    for child in multiprocessing.active_children():
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+
+    first = run(world, processes)
+    second = run(world, processes)
+
+    assert first.unfinished in (0, len(ACCOUNTS))
+    assert len(first.outcomes) + len(second.outcomes) == len(ACCOUNTS) * INSTANCES
+    assert second.unfinished == 0
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+
+
+def test_the_setup_sent_to_workers_never_shows_the_token_or_the_database_url():
+    setup = WorkerSetup(
+        database_url="postgresql+psycopg://snoozedb:hunter2@db/snoozedb",
+        regions=(REGION,),
+        own_account_id="123456789012",
+        slack_bot_token="xoxb-not-to-be-shown",
+        slack_api_url="https://slack.com/api/",
+    )
+
+    shown = repr(setup)
+
+    assert "xoxb" not in shown
+    assert "hunter2" not in shown
+
+
+@pytest.mark.postgres
+def test_worker_processes_on_postgresql_stop_every_instance_once(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    with open_world(postgres_url, tmp_path, monkeypatch) as world:
+        fleet(world)
+        processes = AccountProcesses(setup_of(world), 2)
+        try:
+            report = run(world, processes)
+        finally:
+            processes.close()
+        storage = Storage(postgres_url)
+        mark = storage.mark("last_run")
+        storage.close()
+
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+    assert len(report.outcomes) == len(ACCOUNTS) * INSTANCES
+    assert mark == NOW
+
+
+def test_an_engine_set_to_two_processes_runs_through_them_and_ends_them(
+    world: OfflineWorld,
+):
+    assert world.runtime is not None
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret="unused",
+        slack_api_url=world.slack.base_url,
+        database_url=world.database_url,
+        snoozedb_regions=(REGION,),
+        snoozedb_aws_account_id=world.own_account_id,
+        snoozedb_scheduler_processes=2,
+    )
+    engine = engine_for(
+        settings,
+        world.runtime.storage,
+        world.runtime.context.operations,
+        clock=lambda: NOW,
+    )
+    engine.last_tick = NOW - timedelta(minutes=1)
+
+    report = engine.tick()
+    engine.shutdown()
+
+    assert report is not None
+    assert len(report.outcomes) == len(ACCOUNTS) * INSTANCES
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+    assert multiprocessing.active_children() == []
