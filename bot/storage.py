@@ -528,17 +528,21 @@ def _notice(row: NoticeRow) -> Notice:
     )
 
 
-def _audit_row(team_id: str, channel_id: str, actor: str, outcome: Outcome) -> AuditRow:
-    return AuditRow(
-        team_id=team_id,
-        channel_id=channel_id,
-        actor=actor,
-        action=outcome.action.value,
-        instance=outcome.ref.qualified,
-        outcome=outcome.kind.value,
-        detail=(outcome.reason or "")
+def _audit_values(
+    team_id: str, channel_id: str, actor: str, outcome: Outcome, at: datetime
+) -> dict[str, Any]:
+    """The columns of one audit entry, for an INSERT of many rows at once."""
+    return {
+        "team_id": team_id,
+        "channel_id": channel_id,
+        "at": at,
+        "actor": actor,
+        "action": outcome.action.value,
+        "instance": outcome.ref.qualified,
+        "outcome": outcome.kind.value,
+        "detail": (outcome.reason or "")
         + (f":{outcome.detail}" if outcome.detail else ""),
-    )
+    }
 
 
 def _busy(row: BusyRetryRow) -> BusyRetry:
@@ -1034,8 +1038,17 @@ class ScheduleStorage:
             The kept message, to be delivered, or None without one.
         """
         with self._schedule_session() as session:
-            for outcome in outcomes:
-                session.add(_audit_row(team_id, channel_id, "schedule", outcome))
+            if outcomes:
+                # One statement for every row: the ORM's unit of work took longer
+                # than the INSERTs for a fleet's twenty outcomes an account.
+                at = _now()
+                session.connection().execute(
+                    insert(AuditRow),
+                    [
+                        _audit_values(team_id, channel_id, "schedule", outcome, at)
+                        for outcome in outcomes
+                    ],
+                )
             notice = None
             if message is not None:
                 notice = NoticeRow(
@@ -1821,7 +1834,9 @@ class Storage(ScheduleStorage):
                     col(AuditRow.instance).endswith("/" + identifier, autoescape=True)
                 )
             rows = session.exec(
-                query.order_by(col(AuditRow.at).desc()).limit(limit)
+                query.order_by(col(AuditRow.at).desc(), col(AuditRow.id).desc()).limit(
+                    limit
+                )
             ).all()
             return [
                 AuditEntry(

@@ -500,7 +500,13 @@ class AwsStandIn:
         credentials = {
             m["name"]: m["value"] for m in _CREDENTIAL_FIELD.finditer(body.decode())
         }
-        record(status_line.startswith("200"), credentials)
+        allowed = status_line.startswith("200")
+        record(allowed, credentials)
+        role_account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        if allowed and "AccessKeyId" in credentials and role_account.isdigit():
+            # moto gives assumed-role keys the account of the role's ARN; noted now,
+            # the first call made with them needs no search through every account.
+            _remember_key(credentials["AccessKeyId"], role_account)
         start_response(status_line, headers)
         return [body]
 
@@ -549,9 +555,13 @@ def _indexed_account_of_key(access_key: str) -> str:
         return found
     found = _MOTO_ACCOUNT_OF_KEY(access_key)
     if found != SNOOZEDB_ACCOUNT_ID:
-        with _KEY_ACCOUNTS_LOCK:
-            _KEY_ACCOUNTS[access_key] = found
+        _remember_key(access_key, found)
     return found
+
+
+def _remember_key(access_key: str, account_id: str) -> None:
+    with _KEY_ACCOUNTS_LOCK:
+        _KEY_ACCOUNTS[access_key] = account_id
 
 
 def _index_access_keys() -> None:
