@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -97,6 +98,17 @@ def _explain(text: str, at_text: str, count_text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`snoozedb demo | head`): nothing more can be said,
+        # and Python would print a traceback while flushing at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     options = _build_parser().parse_args(argv)
 
     if options.command == "schedule":

@@ -968,6 +968,13 @@ NEXT_NOTHING_CONNECTED = (
 )
 
 
+def next_more(shown: int) -> str:
+    return (
+        f"More come after these {shown}. Type `/snooze explain DB` to see what comes "
+        "for one database."
+    )
+
+
 def next_line(at: datetime, action: Action, target: str, why: str) -> str:
     return f"• {when_in_zone(at)} · {action.value} {target_words(target)} · {why}"
 

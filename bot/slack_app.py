@@ -203,6 +203,10 @@ class UserZones:
         return found
 
 
+# usergroups.users.list's answer for a user group that no longer exists.
+GROUP_GONE = "no_such_subteam"
+
+
 class SlackPermissions:
     """Who is a workspace admin or owner, and who is in a user group, asked of Slack.
 
@@ -239,7 +243,7 @@ class SlackPermissions:
             known = self._admins.get(key)
         if known is not None and self.clock() - known[0] < self.admin_ttl_seconds:
             return known[1]
-        response = self._ask(team_id, "users.info", user=user_id)
+        response, _ = self._ask(team_id, "users.info", user=user_id)
         user = response.get("user") if response is not None else None
         if not isinstance(user, dict):
             return None
@@ -258,8 +262,10 @@ class SlackPermissions:
             known = self._groups.get(key)
         if known is not None and self.clock() - known[0] < self.group_ttl_seconds:
             return known[1]
-        response = self._ask(team_id, "usergroups.users.list", usergroup=group_id)
+        response, code = self._ask(team_id, "usergroups.users.list", usergroup=group_id)
         users = response.get("users") if response is not None else None
+        if code == GROUP_GONE:
+            users = []  # deleted since it was named: it lets no one in, it is known
         if not isinstance(users, list):
             return None
         members = frozenset(str(user) for user in users)
@@ -267,20 +273,24 @@ class SlackPermissions:
             self._groups[key] = (self.clock(), members)
         return members
 
-    def _ask(self, team_id: str, method: str, **params: str) -> dict[str, Any] | None:
+    def _ask(
+        self, team_id: str, method: str, **params: str
+    ) -> tuple[dict[str, Any] | None, str]:
+        """Slack's answer, or None and the error code ("" when Slack did not answer)."""
         try:
             response = self.client.api_call(method, http_verb="GET", params=params)
         except SlackApiError as error:
             code = slack_error(error)
             note_slack_error(self.storage, team_id, code)
             logger.warning("%s failed team=%s (%s)", method, team_id, code)
-            return None
+            return None, code
         except (SlackClientError, OSError, ValueError) as error:
             logger.warning(
                 "%s failed team=%s: %s", method, team_id, type(error).__name__
             )
-            return None
-        return dict(response.data) if isinstance(response.data, dict) else None
+            return None, ""
+        data = dict(response.data) if isinstance(response.data, dict) else None
+        return data, ""
 
 
 class Responder:

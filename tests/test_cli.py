@@ -159,6 +159,36 @@ def test_demo_reads_a_script_from_stdin_and_prints_the_help_list(tmp_path: Path)
     assert "> /snooze connect" not in result.stdout, "the script ran, not the tour"
 
 
+def test_a_reader_that_stops_reading_ends_the_demo_without_a_traceback(
+    tmp_path: Path,
+):
+    """`snoozedb demo | head -1`: head closes the pipe after the first line."""
+    demo = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        [str(SNOOZEDB), "demo"],
+        env={
+            "PATH": str(SNOOZEDB.parent),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(CHECKOUT),
+        },
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert demo.stdout is not None
+    first = demo.stdout.readline()
+    demo.stdout.close()
+    code = demo.wait(timeout=120)
+    assert demo.stderr is not None
+    errors = demo.stderr.read()
+    demo.stderr.close()
+
+    assert first.startswith("SnoozeDB offline demo")
+    assert "Traceback" not in errors
+    assert code in (0, 1)
+
+
 SERVER_SETTINGS = {
     "SLACK_SIGNING_SECRET": "secret",
     "SLACK_APP_TOKEN": "xapp-test",

@@ -204,6 +204,19 @@ def test_a_user_group_that_slack_cannot_list_refuses_with_a_sentence(
     assert storage(world).pending("T1", "C1") is None
 
 
+def test_a_named_user_group_deleted_since_lets_no_one_in_and_says_so_plainly(
+    world: OfflineWorld,
+):
+    """Slack answers no_such_subteam: nobody is in it, which is not "try again"."""
+    say(world, "admins add <!subteam^S0DBA|@dba>")
+    world.slack.fail("usergroups.users.list", error="no_such_subteam")
+
+    reply, _ = say(world, "connect", user_id="U4")
+
+    assert reply == messages.MANAGE_NOT_ALLOWED
+    assert storage(world).pending("T1", "C1") is None
+
+
 def test_only_workspace_admins_change_the_list_not_named_people(world: OfflineWorld):
     say(world, "admins add <@U3|cy>")
 

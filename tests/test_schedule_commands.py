@@ -586,7 +586,11 @@ def test_next_lists_schedules_and_one_offs_in_time_order(world: OfflineWorld):
         lines[3]
         == "• Thu 27 Mar 20:00 (UTC) · stop `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
     )
-    assert len(lines) == 11
+    assert len(lines) == 12
+    assert lines[11] == (
+        "More come after these 10. Type `/snooze explain DB` to see what comes for "
+        "one database."
+    )
     assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes
 
 

@@ -43,10 +43,12 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         now,
         overrides=overrides,
         named=storage.named_schedules(team_id, channel_id),
-        count=SHOWN,
+        count=SHOWN + 1,  # one more than shown, to know whether to say so
     )
     if not found:
         return Reply(Message(messages.NEXT_EMPTY))
+    more = len(found) > SHOWN
+    found = found[:SHOWN]
 
     lines = [messages.NEXT_HEADING]
     for step in found:
@@ -66,6 +68,8 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         else:
             continue
         lines.append(messages.next_line(at, step.action, step.target, why))
+    if more:
+        lines.append(messages.next_more(SHOWN))
     if not storage.accounts(team_id, channel_id):
         lines.append(messages.NEXT_NOTHING_CONNECTED)
     return Reply(Message("\n".join(lines), blocks.sections(lines)))
