@@ -300,20 +300,41 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _workers(host: Any) -> list[int]:
+    """The process ids of the scheduler's worker processes (not the stand-in's)."""
+    stand_in = host.pid()
+    return [
+        child.pid
+        for child in multiprocessing.active_children()
+        if child.pid is not None and child.pid != stand_in
+    ]
+
+
 def _bot_cpu_seconds(host: Any) -> float:
     """CPU time of this process and of its scheduler worker processes (Linux)."""
-    stand_in = host.pid()
     total = _cpu_seconds()
-    for child in multiprocessing.active_children():
-        if child.pid in (None, stand_in):
-            continue
+    for pid in _workers(host):
         try:
-            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
         except OSError:
             continue
         user, system = fields.split()[11:13]
         total += (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def _workers_peak_rss_mb(host: Any) -> list[float]:
+    """Each worker process's peak resident set size so far (Linux's VmHWM)."""
+    peaks = []
+    for pid in _workers(host):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
 
 
 def _peak_rss_mb() -> float:
@@ -541,6 +562,10 @@ def measure(
         _peak_rss_mb(),
         traced,
     )
+    peaks = _workers_peak_rss_mb(host)
+    if peaks:
+        shown = ", ".join(f"{peak:.0f}" for peak in peaks)
+        print(f"  peak RSS of each scheduler worker process: {shown} MB")
     print(f"  channel messages: {len(slack.messages())}")
     print(
         f"  CPU time during the run: bot {bot_cpu:.1f} s, "
