@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -201,6 +204,15 @@ def _start_worker(setup: WorkerSetup, stopping: Any) -> None:
     from bot.slack_app import web_client
     from bot.storage import Storage
 
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_end_with_parent,
+            args=(parent.sentinel,),
+            name="snoozedb-parent-watch",
+            daemon=True,
+        ).start()
+
     global _parts, _stopping
     storage = Storage(setup.database_url)
     bridge = AwsBridge(regions=setup.regions, own_account_id=setup.own_account_id)
@@ -208,6 +220,19 @@ def _start_worker(setup: WorkerSetup, stopping: Any) -> None:
     poster = Poster(storage, web_client(setup.slack_bot_token, setup.slack_api_url))
     _parts = (storage, operations, poster)
     _stopping = stopping
+
+
+def _end_with_parent(sentinel: int) -> None:
+    """End this worker as soon as the scheduler process is gone.
+
+    A scheduler killed outright (SIGKILL, out of memory) cannot tell its workers;
+    left alone they would wait for work forever. Accounts a worker was handling then
+    keep their claims open, and the next scheduler redoes them after the lease, as
+    it does for a killed single process.
+    """
+    multiprocessing.connection.wait([sentinel])
+    logger.warning("the scheduler process is gone; its worker %s ends too", os.getpid())
+    os._exit(1)
 
 
 def _ready() -> bool:

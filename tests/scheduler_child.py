@@ -4,13 +4,16 @@
 loop (`run_forever`: a first run at once, SIGTERM handled) with the clock fixed at
 INSTANT. `python -m tests.scheduler_child once URL INSTANT OWNER GO_FILE` waits for
 GO_FILE to exist (so two processes start together), runs `run_due` once, and prints
-how many outcomes it produced. The AWS and Slack stand-ins are named by the
-environment: AWS_ENDPOINT_URL, and SNOOZEDB_TEST_SLACK_API_URL.
+how many outcomes it produced. `python -m tests.scheduler_child workers URL` starts
+two scheduler worker processes, prints their process ids and waits to be killed. The
+AWS and Slack stand-ins are named by the environment: AWS_ENDPOINT_URL, and
+SNOOZEDB_TEST_SLACK_API_URL.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 import threading
@@ -55,10 +58,33 @@ def _once(url: str, at: datetime, owner: str, go_file: Path) -> int:
     return 0
 
 
+def _workers(url: str) -> int:
+    """Start two scheduler worker processes, print their ids, then wait to be killed."""
+    from bot.account_processes import AccountProcesses, WorkerSetup
+
+    processes = AccountProcesses(
+        WorkerSetup(
+            database_url=url,
+            regions=DEMO_REGIONS,
+            own_account_id="123456789012",
+            slack_bot_token=BOT_TOKEN,
+            slack_api_url=os.environ["SNOOZEDB_TEST_SLACK_API_URL"],
+        ),
+        2,
+    )
+    processes.warm_up()
+    pids = [str(child.pid) for child in multiprocessing.active_children()]
+    print(" ".join(pids), flush=True)  # noqa: T201
+    threading.Event().wait(600)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    if argv[0] == "workers":
+        return _workers(argv[1])
     mode, url, instant = argv[:3]
     at = datetime.fromisoformat(instant)
     if mode == "once":

@@ -24,6 +24,7 @@ from bot.scheduler import Poster, RunReport, engine_for, run_due
 from bot.slack_app import web_client
 from bot.storage import Storage
 from tests.databases import postgres_url  # noqa: F401
+from tests.test_scheduler_faults import child, wait_until
 
 # A Monday: the schedule's window ends at 20:00 UTC.
 NOW = datetime(2026, 3, 30, 20, 0, 3, tzinfo=UTC)
@@ -196,10 +197,10 @@ def test_killed_workers_are_replaced_and_every_instance_is_still_stopped_once(
 ):
     """The pool learns of the deaths at the first run or during it; either way the
     accounts are done once, by new workers, within two runs."""
-    for child in multiprocessing.active_children():
-        assert child.pid is not None
-        os.kill(child.pid, signal.SIGKILL)
-        child.join()
+    for worker in multiprocessing.active_children():
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join()
 
     first = run(world, processes)
     second = run(world, processes)
@@ -275,3 +276,32 @@ def test_an_engine_set_to_two_processes_runs_through_them_and_ends_them(
     assert len(report.outcomes) == len(ACCOUNTS) * INSTANCES
     assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
     assert multiprocessing.active_children() == []
+
+
+def gone(pid: int) -> bool:
+    """True once the process has exited (a zombie not yet reaped counts as exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_workers_end_when_the_scheduler_process_is_killed_outright(
+    world: OfflineWorld, tmp_path: Path
+):
+    """SIGKILL leaves no chance to stop them: each worker notices its parent is gone."""
+    log = tmp_path / "child.log"
+    scheduler = child(world, "workers", world.database_url, log=log)
+    try:
+        wait_until(lambda: log.read_text().strip() != "", "the worker ids", scheduler)
+        workers = [int(pid) for pid in log.read_text().split()[:2]]
+        scheduler.kill()
+        scheduler.wait(timeout=60)
+
+        wait_until(lambda: all(gone(pid) for pid in workers), "the workers to end")
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+
+    assert len(workers) == 2
