@@ -30,6 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -1383,7 +1384,16 @@ class Engine:
 
         _ENGINES[self.owner] = self
         if self.processes is not None:
-            self.processes.warm_up()
+            try:
+                self.processes.warm_up()
+            except BrokenProcessPool:
+                # Slower, but every transition still happens.
+                logger.exception(
+                    "scheduler worker processes could not start; this process "
+                    "handles every account of each run"
+                )
+                self.processes.close()
+                self.processes = None
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()}, timezone=UTC
         )

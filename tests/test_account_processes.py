@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from bot.account_processes import AccountProcesses, WorkerSetup, channel_groups
 from bot.config import Settings
 from bot.demo import BOT_TOKEN, OfflineWorld
 from bot.domain import Account, AccountStatus
-from bot.scheduler import Poster, RunReport, engine_for, run_due
+from bot.scheduler import Engine, Poster, RunReport, engine_for, run_due
 from bot.slack_app import web_client
 from bot.storage import Storage
 from tests.databases import postgres_url  # noqa: F401
@@ -305,3 +306,30 @@ def test_workers_end_when_the_scheduler_process_is_killed_outright(
             scheduler.kill()
 
     assert len(workers) == 2
+
+
+def test_workers_that_cannot_start_leave_the_engine_running_in_its_own_process(
+    world: OfflineWorld,
+):
+    assert world.runtime is not None
+    broken = replace(setup_of(world), database_url="not a database url")
+    engine = Engine(
+        world.runtime.storage,
+        world.runtime.context.operations,
+        Poster(
+            world.runtime.storage,
+            web_client(BOT_TOKEN, world.slack.base_url),
+            pause=lambda _s: None,
+        ),
+        clock=lambda: NOW,
+        processes=AccountProcesses(broken, 2),
+    )
+    engine.last_tick = NOW - timedelta(minutes=1)
+
+    engine.start()  # its first run starts at once, on APScheduler's thread
+    engine.tick()
+    engine.shutdown()  # waits for that run
+
+    assert engine.processes is None
+    assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
+    assert len(world.slack.messages("C1")) == 2
