@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -118,15 +118,11 @@ class AccountProcesses:
 
         groups = channel_groups(accounts, self.count)
         try:
-            futures = [
-                self._pool.submit(_run_group, world, group, workers) for group in groups
-            ]
+            futures = self._submit(world, groups, workers)
         except BrokenProcessPool:  # a worker died since the last run
             logger.warning("a scheduler worker process had ended; starting them again")
             self._restart()
-            futures = [
-                self._pool.submit(_run_group, world, group, workers) for group in groups
-            ]
+            futures = self._submit(world, groups, workers)
         handled = Handled()
         broken = False
         for group, future in zip(groups, futures, strict=True):
@@ -149,6 +145,11 @@ class AccountProcesses:
             )
             self._restart()
         return handled
+
+    def _submit(
+        self, world: RunWorld, groups: list[list[Account]], workers: int
+    ) -> list[Future[Handled]]:
+        return [self._pool.submit(_run_group, world, g, workers) for g in groups]
 
     def _restart(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
