@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# A worker's log lines name its process.
+WORKER_LOG_FORMAT = LOG_FORMAT.replace("%(name)s", "%(name)s[%(process)d]")
+
 
 @dataclass(frozen=True)
 class WorkerSetup:
@@ -152,8 +155,24 @@ class AccountProcesses:
         return [self._pool.submit(_run_group, world, g, workers) for g in groups]
 
     def _restart(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Waits until the old workers have ended, so no account of this run is still
+        # being handled when the next run starts.
+        self._end_pool()
         self._pool = self._new_pool()
+
+    def _end_pool(self) -> None:
+        """End the pool's workers: idle ones at once, busy ones after their accounts.
+
+        A worker that died may have left the pool's queue locked: the others would
+        then never read the pool's own request to exit, and waiting for them would
+        never end. SIGTERM reaches them whatever the queue's state (`_on_sigterm`).
+        """
+        # The executor keeps no public list of its processes.
+        workers = getattr(self._pool, "_processes", None) or {}
+        for process in list(workers.values()):
+            if process.is_alive():
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def stop(self) -> None:
         """Ask the workers to leave the accounts they have not started."""
@@ -162,7 +181,7 @@ class AccountProcesses:
     def close(self) -> None:
         """Stop the workers once their accounts in progress are finished."""
         self.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._end_pool()
 
 
 def channel_groups(accounts: Sequence[Account], count: int) -> list[list[Account]]:
@@ -188,15 +207,29 @@ def channel_groups(accounts: Sequence[Account], count: int) -> list[list[Account
 
 _parts: tuple[Storage, Operations, Poster] | None = None
 _stopping: Flag | None = None
+# Set on SIGTERM while the worker handles a group: it finishes the accounts it has
+# started, starts no other, and exits without answering.
+_terminating = threading.Event()
+_busy = threading.Event()
+
+
+class _EitherFlag:
+    """Set when the parent's stop flag or this worker's own SIGTERM flag is set."""
+
+    def __init__(self, *flags: Flag) -> None:
+        self.flags = flags
+
+    def is_set(self) -> bool:
+        return any(flag.is_set() for flag in self.flags)
 
 
 def _start_worker(setup: WorkerSetup, stopping: Any) -> None:
     """Build the worker's storage, AWS bridge and poster (the pool's initializer)."""
-    # The parent decides when to stop (through `stopping`): a signal sent to the
-    # whole process group must not end a worker in the middle of an account.
+    # Ctrl-C reaches the whole process group: the parent decides what stops, and
+    # tells the workers through `stopping`.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=setup.log_level, format=LOG_FORMAT)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    logging.basicConfig(level=setup.log_level, format=WORKER_LOG_FORMAT)
 
     # Imported here: bot.scheduler imports this module.
     from bot.aws_bridge import AwsBridge
@@ -220,7 +253,20 @@ def _start_worker(setup: WorkerSetup, stopping: Any) -> None:
     operations = Operations(storage, bridge.without_capacity_retries())
     poster = Poster(storage, web_client(setup.slack_bot_token, setup.slack_api_url))
     _parts = (storage, operations, poster)
-    _stopping = stopping
+    _stopping = _EitherFlag(stopping, _terminating)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM: end now when idle; otherwise after the accounts already started.
+
+    The pool sends it to the workers left when another died (their queues may be
+    locked for good), and a service manager may send it to every process of the
+    service. Either way the accounts in progress are finished, so their claims are
+    settled, and no new one is started.
+    """
+    if not _busy.is_set():
+        os._exit(0)
+    _terminating.set()
 
 
 def _end_with_parent(sentinel: int) -> None:
@@ -246,6 +292,13 @@ def _run_group(world: RunWorld, accounts: list[Account], workers: int) -> Handle
     if _parts is None:  # the initializer failed; the pool reports that itself
         raise RuntimeError("scheduler worker process not set up")
     storage, operations, poster = _parts
-    return run_accounts(
+    _busy.set()
+    handled = run_accounts(
         storage, operations, poster, world, accounts, workers, _stopping
     )
+    _busy.clear()
+    if _terminating.is_set():
+        # Answering could wait forever on a queue a dead worker left locked; the
+        # parent counts this group as left, and the settled claims say what was done.
+        os._exit(0)
+    return handled

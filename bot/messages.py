@@ -68,8 +68,8 @@ def port_invalid(lowest: int, highest: int) -> str:
 
 def processes_invalid(highest: int) -> str:
     return (
-        f"must be a whole number from 1 to {highest}: how many worker processes "
-        "share each scheduled run's accounts"
+        f"must be a whole number from 1 to {highest} (how many worker processes "
+        "share each scheduled run's accounts)"
     )
 
 

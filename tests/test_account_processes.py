@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,14 @@ from bot.account_processes import AccountProcesses, WorkerSetup, channel_groups
 from bot.config import Settings
 from bot.demo import BOT_TOKEN, OfflineWorld
 from bot.domain import Account, AccountStatus
-from bot.scheduler import Engine, Poster, RunReport, engine_for, run_due
+from bot.scheduler import (
+    ACCOUNT_WORKERS,
+    Engine,
+    Poster,
+    RunReport,
+    engine_for,
+    run_due,
+)
 from bot.slack_app import web_client
 from bot.storage import Storage
 from tests.databases import postgres_url  # noqa: F401
@@ -41,18 +49,22 @@ ACCOUNTS = {
 INSTANCES = 3
 
 
-def fleet(world: OfflineWorld) -> None:
+def fleet(
+    world: OfflineWorld,
+    accounts: dict[str, str] = ACCOUNTS,
+    instances: int = INSTANCES,
+) -> None:
     """Connect each account to its channel and give it instances tagged env=dev."""
     assert world.runtime is not None
     storage = world.runtime.storage
-    for account_id, channel_id in ACCOUNTS.items():
+    for account_id, channel_id in accounts.items():
         pending, _ = storage.pending_account("T1", channel_id, "U1")
         role_arn = world.aws.deploy_role_stack(
             account_id, pending.external_id, world.own_account_id
         )
         storage.activate(pending.id, role_arn, account_id, [REGION])
         rds = world.aws.customer_session(account_id, REGION).client("rds")
-        for n in range(INSTANCES):
+        for n in range(instances):
             rds.create_db_instance(
                 DBInstanceIdentifier=f"db-{n}",
                 Engine="postgres",
@@ -62,7 +74,7 @@ def fleet(world: OfflineWorld) -> None:
                 AllocatedStorage=20,
                 Tags=[{"Key": "env", "Value": "dev"}],
             )
-    for channel_id in set(ACCOUNTS.values()):
+    for channel_id in set(accounts.values()):
         storage.assign_schedule("T1", channel_id, "tag:env=dev", SCHEDULE, "U1")
     world.aws.reset_counts()
 
@@ -103,7 +115,13 @@ def setup_of(world: OfflineWorld) -> WorkerSetup:
     )
 
 
-def run(world: OfflineWorld, processes: AccountProcesses | None) -> RunReport:
+def run(
+    world: OfflineWorld,
+    processes: AccountProcesses | None,
+    now: datetime = NOW,
+    workers: int = ACCOUNT_WORKERS,
+) -> RunReport:
+    """A run over the minute before NOW, `workers` accounts at a time per process."""
     assert world.runtime is not None
     storage = world.runtime.storage
     poster = Poster(
@@ -113,8 +131,9 @@ def run(world: OfflineWorld, processes: AccountProcesses | None) -> RunReport:
         storage,
         world.runtime.context.operations,
         poster,
-        NOW,
+        now,
         since=NOW - timedelta(minutes=1),
+        workers=workers,
         processes=processes,
     )
 
@@ -333,3 +352,76 @@ def test_workers_that_cannot_start_leave_the_engine_running_in_its_own_process(
     assert engine.processes is None
     assert stop_calls(world) == dict.fromkeys(ACCOUNTS, INSTANCES)
     assert len(world.slack.messages("C1")) == 2
+
+
+# Two channels of three accounts: a worker handles one channel's accounts in turn.
+SLOW_ACCOUNTS = {f"22000000000{n}": "C1" if n <= 3 else "C2" for n in range(1, 7)}
+
+
+def test_a_worker_killed_mid_run_leaves_no_account_done_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The other worker finishes the account it is on and stops before the next run
+    takes its group over, so no instance gets a second StopDBInstance."""
+    url = f"sqlite:///{tmp_path / 'snoozedb.sqlite3'}"
+    with open_world(url, tmp_path, monkeypatch) as world:
+        fleet(world, SLOW_ACCOUNTS, instances=2)
+        world.aws.latency_seconds = 3.0
+        processes = AccountProcesses(setup_of(world), 2)
+        processes.warm_up()
+        victim = min(w.pid for w in multiprocessing.active_children() if w.pid)
+        killer = threading.Timer(4.0, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        try:
+            first = run(world, processes, NOW, workers=1)
+            second = run(world, processes, NOW + timedelta(seconds=30), workers=1)
+        finally:
+            killer.join()
+            processes.close()
+        stops = {a: world.aws.calls[(a, "StopDBInstance")] for a in SLOW_ACCOUNTS}
+        posted = [m["text"] for c in ("C1", "C2") for m in world.slack.messages(c)]
+
+    assert first.unfinished == len(SLOW_ACCOUNTS)
+    assert second.unfinished == 0
+    assert stops == dict.fromkeys(SLOW_ACCOUNTS, 2)
+    headings = [text.splitlines()[0] for text in posted]
+    assert sorted(headings) == sorted(set(headings))  # one message per account
+    assert len(headings) == len(SLOW_ACCOUNTS)
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The scheduler worker processes started by `parent` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def test_a_scheduler_whose_worker_died_still_ends_on_sigterm(
+    world: OfflineWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The pool ends the other worker itself; shutting down must not wait on it."""
+    monkeypatch.setenv("SNOOZEDB_SCHEDULER_PROCESSES", "2")
+    log = tmp_path / "scheduler.log"
+    scheduler = child(world, "forever", world.database_url, NOW.isoformat(), log=log)
+    try:
+        wait_until(lambda: "scheduler run " in log.read_text(), "a run", scheduler)
+        workers = worker_pids(scheduler.pid)
+        os.kill(workers[0], signal.SIGKILL)
+        wait_until(lambda: gone(workers[0]), "the killed worker to end", scheduler)
+        scheduler.send_signal(signal.SIGTERM)
+        code = scheduler.wait(timeout=60)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+
+    assert len(workers) == 2
+    assert code == 0, log.read_text()
+    assert "scheduler stopped" in log.read_text()
+    assert all(gone(pid) for pid in workers)

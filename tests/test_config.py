@@ -126,8 +126,8 @@ def test_a_scheduler_process_count_that_is_not_one_is_refused_in_our_words(
 
     assert said == (
         "SnoozeDB cannot start: SNOOZEDB_SCHEDULER_PROCESSES is not valid: must be a "
-        "whole number from 1 to 32: how many worker processes share each scheduled "
-        "run's accounts."
+        "whole number from 1 to 32 (how many worker processes share each scheduled "
+        "run's accounts)."
     )
 
 
