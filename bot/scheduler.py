@@ -14,8 +14,10 @@ an instance the dead run already stopped is reported "already stopped", no call 
 A run looks at the window (last run, now]. Per account it assumes the role once,
 lists each region once, decides per instance (one-offs, overrides, the schedule in
 force), acts, and posts one message per account and channel. Accounts are handled
-concurrently. Busy instances are tried again on later runs until a deadline; nothing
-here sleeps except the Slack pacing of one message a second per channel.
+concurrently, and over several worker processes when SNOOZEDB_SCHEDULER_PROCESSES
+says so (`bot.account_processes`). Busy instances are tried again on later runs until
+a deadline; nothing here sleeps except the Slack pacing of one message a second per
+channel.
 """
 
 from __future__ import annotations
