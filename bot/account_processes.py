@@ -22,6 +22,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 # A worker's log lines name its process.
 WORKER_LOG_FORMAT = LOG_FORMAT.replace("%(name)s", "%(name)s[%(process)d]")
+# How long closing or restarting the pool waits for busy workers to finish the
+# accounts they started before it kills them.
+WORKER_EXIT_SECONDS = 120.0
+SIGTERM_EVERY = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class AccountProcesses:
         self.count = count
         self._context = multiprocessing.get_context("spawn")
         self.stopping = self._context.Event()
+        self._lock = threading.Lock()
+        self._closed = False
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -107,7 +114,10 @@ class AccountProcesses:
         """Handle `accounts` in the workers, one group of channels each; wait for all.
 
         A group whose worker died (killed, out of memory) is counted as left: its
-        claims stay open under this process's name and the next run takes them.
+        claims stay open under this process's name and the next run takes them at
+        once. If AWS carries out a stop that worker sent only after that next run
+        has looked, the instance is stopped a second time (a refused call, or a
+        second "stopping now" in the channel).
 
         Args:
             world: what the run read from storage once.
@@ -141,7 +151,9 @@ class AccountProcesses:
             handled.dropped += part.dropped
             handled.messages += part.messages
             handled.left.extend(part.left)
-        if broken:
+        if broken and self.stopping.is_set():
+            logger.info("scheduler worker processes ended while stopping")
+        elif broken:
             logger.error(
                 "a scheduler worker process ended abruptly; its accounts are retried "
                 "next run and the workers are started again"
@@ -157,8 +169,11 @@ class AccountProcesses:
     def _restart(self) -> None:
         # Waits until the old workers have ended, so no account of this run is still
         # being handled when the next run starts.
-        self._end_pool()
-        self._pool = self._new_pool()
+        with self._lock:
+            if self._closed:
+                return
+            self._end_pool()
+            self._pool = self._new_pool()
 
     def _end_pool(self) -> None:
         """End the pool's workers: idle ones at once, busy ones after their accounts.
@@ -167,11 +182,23 @@ class AccountProcesses:
         then never read the pool's own request to exit, and waiting for them would
         never end. SIGTERM reaches them whatever the queue's state (`_on_sigterm`).
         """
-        # The executor keeps no public list of its processes.
-        workers = getattr(self._pool, "_processes", None) or {}
-        for process in list(workers.values()):
-            if process.is_alive():
+        # The executor keeps no public list of its processes. Their sentinels tell
+        # when they end, whichever thread reaps them (the executor's own does).
+        workers = (getattr(self._pool, "_processes", None) or {}).values()
+        running = {process.sentinel: process for process in workers}
+        deadline = time.monotonic() + WORKER_EXIT_SECONDS
+        while running and time.monotonic() < deadline:
+            for process in running.values():
+                # Again each time: a busy worker ends at the first one after its
+                # accounts in progress are finished.
                 process.terminate()
+            ended = multiprocessing.connection.wait(list(running), SIGTERM_EVERY)
+            for sentinel in ended:
+                running.pop(sentinel)
+        for process in running.values():
+            # Its claims stay open: the work is redone after the lease.
+            logger.error("scheduler worker %s did not end; killing it", process.pid)
+            process.kill()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def stop(self) -> None:
@@ -181,7 +208,10 @@ class AccountProcesses:
     def close(self) -> None:
         """Stop the workers once their accounts in progress are finished."""
         self.stop()
-        self._end_pool()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._end_pool()
 
 
 def channel_groups(accounts: Sequence[Account], count: int) -> list[list[Account]]:
@@ -208,7 +238,7 @@ def channel_groups(accounts: Sequence[Account], count: int) -> list[list[Account
 _parts: tuple[Storage, Operations, Poster] | None = None
 _stopping: Flag | None = None
 # Set on SIGTERM while the worker handles a group: it finishes the accounts it has
-# started, starts no other, and exits without answering.
+# started, starts no other, answers, and takes no further group.
 _terminating = threading.Event()
 _busy = threading.Event()
 
@@ -259,10 +289,11 @@ def _start_worker(setup: WorkerSetup, stopping: Any) -> None:
 def _on_sigterm(signum: int, frame: object) -> None:
     """SIGTERM: end now when idle; otherwise after the accounts already started.
 
-    The pool sends it to the workers left when another died (their queues may be
-    locked for good), and a service manager may send it to every process of the
+    The pool sends it when it restarts or closes (after another worker died, the
+    queues may be locked for good, so a worker may never read the pool's own
+    request to exit), and a service manager may send it to every process of the
     service. Either way the accounts in progress are finished, so their claims are
-    settled, and no new one is started.
+    settled, and no new one is started; the pool's next SIGTERM ends it.
     """
     if not _busy.is_set():
         os._exit(0)
@@ -291,14 +322,13 @@ def _run_group(world: RunWorld, accounts: list[Account], workers: int) -> Handle
 
     if _parts is None:  # the initializer failed; the pool reports that itself
         raise RuntimeError("scheduler worker process not set up")
+    if _terminating.is_set():  # told to end while busy: take no further group
+        os._exit(0)
     storage, operations, poster = _parts
     _busy.set()
-    handled = run_accounts(
-        storage, operations, poster, world, accounts, workers, _stopping
-    )
-    _busy.clear()
-    if _terminating.is_set():
-        # Answering could wait forever on a queue a dead worker left locked; the
-        # parent counts this group as left, and the settled claims say what was done.
-        os._exit(0)
-    return handled
+    try:
+        return run_accounts(
+            storage, operations, poster, world, accounts, workers, _stopping
+        )
+    finally:
+        _busy.clear()

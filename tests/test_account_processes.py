@@ -425,3 +425,34 @@ def test_a_scheduler_whose_worker_died_still_ends_on_sigterm(
     assert code == 0, log.read_text()
     assert "scheduler stopped" in log.read_text()
     assert all(gone(pid) for pid in workers)
+
+
+def test_sigterm_to_every_process_mid_run_finishes_reports_and_exits_0(
+    world: OfflineWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """What a service manager does on stop: the scheduler and its workers all get it."""
+    monkeypatch.setenv("SNOOZEDB_SCHEDULER_PROCESSES", "2")
+    world.aws.latency_seconds = 1.0
+    log = tmp_path / "scheduler.log"
+    scheduler = child(
+        world, "forever", world.database_url, NOW.isoformat(), log=log, own_group=True
+    )
+    try:
+        wait_until(
+            lambda: sum(world.aws.calls.values()) > 0, "the first AWS call", scheduler
+        )
+        os.killpg(scheduler.pid, signal.SIGTERM)
+        code = scheduler.wait(timeout=120)
+    finally:
+        if scheduler.poll() is None:
+            os.killpg(scheduler.pid, signal.SIGKILL)
+    said = log.read_text()
+    assert world.runtime is not None
+    storage = world.runtime.storage
+
+    assert code == 0, said
+    assert " ERROR " not in said
+    assert sum(stop_calls(world).values()) <= len(ACCOUNTS) * INSTANCES
+    assert max(stop_calls(world).values()) <= INSTANCES
+    assert storage.open_claims() == []
+    assert "scheduler stopped" in said

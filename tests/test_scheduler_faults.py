@@ -122,8 +122,13 @@ def assert_stopped_once_each(world: OfflineWorld, names: list[str]) -> None:
     assert sum(audit.values()) == len(names)
 
 
-def child(world: OfflineWorld, *arguments: str, log: Path) -> subprocess.Popen[bytes]:
-    """Start `tests/scheduler_child.py` against the world's stand-ins."""
+def child(
+    world: OfflineWorld, *arguments: str, log: Path, own_group: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start `tests/scheduler_child.py` against the world's stand-ins.
+
+    `own_group` puts it in a process group of its own, as a service manager does.
+    """
     environment = {
         **os.environ,
         "SNOOZEDB_TEST_SLACK_API_URL": world.slack.base_url,
@@ -136,6 +141,7 @@ def child(world: OfflineWorld, *arguments: str, log: Path) -> subprocess.Popen[b
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
 
 
