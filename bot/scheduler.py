@@ -339,7 +339,8 @@ def run_due(
             calls, records and messages), the others are left, and the stored mark
             stays put so the next process runs them.
         processes: worker processes to spread the accounts over; None handles
-            them on this process's threads.
+            them on this process's threads. Their workers do not see `stopping`:
+            `AccountProcesses.stop` tells them (`Engine.shutdown` does both).
 
     Returns:
         What the run did.
