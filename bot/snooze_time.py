@@ -8,16 +8,23 @@ Two forms follow the database name:
   clock change ends 48 hours later, at a different wall-clock hour.
 - `until <date and time>`: `until tomorrow 9am`, `until monday 08:00`, `until 18:00`.
   dateparser reads the calendar part on the user's wall clock, then the zone is attached
-  (a time skipped by a clock change takes effect just after the gap; a time that occurs
-  twice, at its first occurrence). A clock time is required: `until friday` is refused,
+  (a time skipped by a clock change takes effect just after the gap). A time that occurs
+  twice when the clocks go back means its first occurrence still in the future: on the
+  night London's clocks go back, `until 01:30` typed at 01:45 BST is 01:30 GMT the same
+  night, 45 minutes later, and typed at 01:10 GMT it is 01:30 GMT, not the 01:30 BST
+  that has passed. A clock time is required: `until friday` is refused,
   because dateparser would read it as Friday 00:00, which is rarely what anyone means;
   a day already past (`until yesterday`) or too far (`until 2099-01-01`) is refused for
   that reason first, since a clock time would not help. Today's weekday with a time
   still ahead (`until monday 08:00` typed on Monday at 07:00) means today, not a week
   later; `next monday` keeps its week. Bare numbers (`until 9`) and day/month dates
-  (`until 12/05 10:00`) are refused as ambiguous. `24:00` is midnight at the end of the
-  day, as in schedules: `until 24:00` is tonight's midnight, `until friday 24:00` the
-  end of Friday; hours past 24 and minutes past 59 are refused.
+  (`until 12/05 10:00`) are refused as ambiguous. `24:00` and `midnight` are midnight
+  at the end of the day, as in schedules: `until 24:00` and `until midnight` are
+  tonight's midnight, `until friday 24:00` and `until friday midnight` the end of Friday
+  (typed on a Friday afternoon, that night), `until tomorrow midnight` the end of
+  tomorrow. `00:00` and `12am` are what they say, the start of a day: alone they mean
+  the next midnight, as `midnight` does, but `until friday 00:00` is the start of
+  Friday. Hours past 24 and minutes past 59 are refused.
 
   A time may name its zone: `UTC`, `GMT` or `Z`; an offset (`+02:00`, `+0530`, `-5`,
   `UTC+2`); an IANA name (`Europe/London`, also after `tz`); or an abbreviation
@@ -33,6 +40,7 @@ refusal is a `TimeNotUnderstood`. Nothing here reads the clock: `now` is a param
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, NoReturn
@@ -80,7 +88,7 @@ _CLOCK_TIME = re.compile(
 _HOURS_MINUTES = re.compile(r"\b([0-9]{1,2}):([0-9]{2})\b", re.ASCII)
 _ISO_T = re.compile(r"\b([0-9]{4}-[0-9]{2}-[0-9]{2})t([0-9])", re.ASCII)
 _DOTTED_TIME = re.compile(r"\b([0-9]{1,2})\.([0-9]{2})\s*(am|pm)\b", re.ASCII)
-_END_OF_DAY = re.compile(r"\b24:00\b", re.ASCII)
+_END_OF_DAY = re.compile(r"\b(?:24:00|midnight)\b", re.ASCII)
 # A zone the text names, each as a whole word: an IANA name;
 # an offset after a space, a clock time or `utc`/`gmt` (never inside a date such as
 # 2025-03-21); or `utc`, `gmt` or `z` alone or right after a clock time.
@@ -174,7 +182,7 @@ def _calendar(
     # A naive base on the wall clock the time is read on, and no timezone settings:
     # the combination that reads bare times and keeps "tomorrow 9am" at 09:00 across
     # a clock change.
-    base = now.astimezone(clock).replace(tzinfo=None)
+    base = _earliest_wall_time_ahead(now, clock)
     try:
         found = dateparser.parse(words, languages=["en"], settings=_settings(base))
     except (
@@ -190,11 +198,11 @@ def _calendar(
     if found.year > 9998:
         _refuse(text, messages.time_too_far(_span(limit)))
 
-    moment = _instant(found + shift, clock)
+    moment = _instant(found + shift, clock, now)
     if _names_today(words, base) and found.date() - base.date() == timedelta(days=7):
         # dateparser prefers a future date, so today's weekday becomes next week's
         # even when the time is still ahead today.
-        today = _instant(found - timedelta(days=7) + shift, clock)
+        today = _instant(found - timedelta(days=7) + shift, clock, now)
         if today > now:
             return today
     return moment
@@ -204,8 +212,9 @@ def _prepared(text: str, words: str) -> tuple[str, tzinfo | None, timedelta]:
     """The text as dateparser should see it, the zone it names, and a day to add.
 
     Refuses what dateparser would misread: bare numbers, day/month dates and clock
-    times out of range. `24:00` becomes `00:00` plus a day when a day is named (the
-    end of that day); alone, `00:00` already means the next midnight.
+    times out of range. `24:00` and `midnight` become `00:00`, plus a day when a day is
+    named (the end of that day, where dateparser would read its start); alone, `00:00`
+    already means the next midnight.
     """
     words = _ISO_T.sub(r"\1 \2", words)  # 2025-03-21T05:00Z: a date, then a time
     words = _DOTTED_TIME.sub(r"\1:\2\3", words)  # dateparser drops 9.30am after a day
@@ -282,19 +291,54 @@ def _refuse_day_only(
         today = now.astimezone(zone)
         if day.date() < today.date():
             _refuse(text, messages.time_not_future(f"{day:%a %d %b %Y}"))
-        start = _instant(datetime.combine(day.date(), datetime.min.time()), zone)
+        start = _instant(datetime.combine(day.date(), datetime.min.time()), zone, now)
         if start - now > limit:
             _refuse(text, messages.time_too_far(_span(limit)))
     _refuse(text, messages.TIME_NO_CLOCK)
 
 
-def _instant(found: datetime, zone: tzinfo) -> datetime:
-    """A time read on the wall clock of `zone` (a named zone or a fixed offset), in UTC."""
+def _instant(found: datetime, zone: tzinfo, now: datetime) -> datetime:
+    """A time read on the wall clock of `zone` (a named zone or a fixed offset), in UTC.
+
+    A time the clock shows twice is its second occurrence when only that one is after
+    `now`; otherwise its first.
+    """
     if found.tzinfo is not None:  # a zone dateparser read that the text still held
         return found.astimezone(UTC)
-    if isinstance(zone, ZoneInfo):
-        return resolve_local(found, zone)
-    return found.replace(tzinfo=zone).astimezone(UTC)
+    if not isinstance(zone, ZoneInfo):
+        return found.replace(tzinfo=zone).astimezone(UTC)
+    first = resolve_local(found, zone)
+    second = found.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first <= now < second:  # in a gap, fold=1 is the earlier instant: never here
+        return second
+    return first
+
+
+def _earliest_wall_time_ahead(now: datetime, clock: tzinfo) -> datetime:
+    """The earliest time, naive, that the wall clock of `clock` still has to show.
+
+    That is the clock's time now, except during the first pass through the times the
+    clocks go back over (01:00-02:00 in London): then it is the start of those, every
+    one of which will come round again. dateparser reads a time behind its base as
+    tomorrow's, so this base keeps `until 01:30` typed at 01:45 BST on today.
+    """
+    wall = now.astimezone(clock).replace(tzinfo=None)
+    second = wall.replace(tzinfo=clock, fold=1)
+    if second <= now:  # the clock shows this time once, or for the last time now
+        return wall
+    # The clocks go back between now and `second`, at a whole second: find it.
+    early, late = math.floor(now.timestamp()), math.ceil(second.timestamp())
+    after = second.utcoffset()
+    while late - early > 1:
+        middle = (early + late) // 2
+        if datetime.fromtimestamp(middle, clock).utcoffset() == after:
+            late = middle
+        else:
+            early = middle
+    start = datetime.fromtimestamp(late, clock).replace(tzinfo=None)
+    # Today stays today: no zone now repeats times across midnight, but some once did
+    # (America/Goose_Bay went back from 00:01 to 23:01).
+    return max(start, datetime.combine(wall.date(), datetime.min.time()))
 
 
 def _names_today(words: str, base: datetime) -> bool:

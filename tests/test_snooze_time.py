@@ -248,6 +248,111 @@ def test_24_00_is_midnight_at_the_end_of_the_day_as_in_schedules(
     assert until.isoformat() == local
 
 
+# Friday 2026-12-04, 15:00 in London (GMT), and the Wednesday before.
+FRIDAY_AFTERNOON = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+WEDNESDAY_AFTERNOON = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "local"),
+    [
+        (FRIDAY_AFTERNOON, "until friday midnight", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until friday at midnight", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until friday 24:00", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until today midnight", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until midnight tonight", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until saturday midnight", "2026-12-06T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until friday midnight UTC", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until midnight", "2026-12-05T00:00:00+00:00"),
+        (WEDNESDAY_AFTERNOON, "until tomorrow midnight", "2026-12-04T00:00:00+00:00"),
+        (WEDNESDAY_AFTERNOON, "until thursday midnight", "2026-12-04T00:00:00+00:00"),
+        (WEDNESDAY_AFTERNOON, "until midnight", "2026-12-03T00:00:00+00:00"),
+    ],
+)
+def test_midnight_after_a_day_is_the_end_of_that_day_like_24_00(
+    now: datetime, text: str, local: str
+) -> None:
+    """`friday midnight` typed on Friday afternoon is tonight, not a week later."""
+    until = resolve_until(text, now, LONDON)
+
+    assert until.isoformat() == local
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "local"),
+    [
+        (FRIDAY_AFTERNOON, "until friday 00:00", "2026-12-11T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until friday 12am", "2026-12-11T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until 00:00", "2026-12-05T00:00:00+00:00"),
+        (FRIDAY_AFTERNOON, "until 12am", "2026-12-05T00:00:00+00:00"),
+        (WEDNESDAY_AFTERNOON, "until tomorrow 00:00", "2026-12-03T00:00:00+00:00"),
+    ],
+)
+def test_00_00_and_12am_after_a_day_are_the_start_of_that_day(
+    now: datetime, text: str, local: str
+) -> None:
+    """Only `midnight` and `24:00` mean the end of a day; alone, each is the next 00:00."""
+    until = resolve_until(text, now, LONDON)
+
+    assert until.isoformat() == local
+
+
+# London's clocks go back at 02:00 BST on 2026-10-25, to 01:00 GMT: the wall clock
+# shows 01:00-02:00 twice, first as BST (00:00-01:00 UTC), then as GMT (01:00-02:00).
+FIRST_PASS_01_20 = datetime(2026, 10, 25, 0, 20, tzinfo=UTC)  # 01:20 BST
+FIRST_PASS_01_45 = datetime(2026, 10, 25, 0, 45, tzinfo=UTC)  # 01:45 BST
+SECOND_PASS_01_10 = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)  # 01:10 GMT
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "local"),
+    [
+        (SECOND_PASS_01_10, "until 01:30", "2026-10-25T01:30:00+00:00"),
+        (SECOND_PASS_01_10, "until today 1:30am", "2026-10-25T01:30:00+00:00"),
+        (SECOND_PASS_01_10, "until sunday 01:30", "2026-10-25T01:30:00+00:00"),
+        (SECOND_PASS_01_10, "until 01:05", "2026-10-26T01:05:00+00:00"),
+        (FIRST_PASS_01_45, "until 01:30", "2026-10-25T01:30:00+00:00"),
+        (FIRST_PASS_01_45, "until 1:30am", "2026-10-25T01:30:00+00:00"),
+        (FIRST_PASS_01_45, "until today 01:30", "2026-10-25T01:30:00+00:00"),
+        (FIRST_PASS_01_45, "until sunday 01:30", "2026-10-25T01:30:00+00:00"),
+        (FIRST_PASS_01_45, "until 01:00", "2026-10-25T01:00:00+00:00"),
+        (FIRST_PASS_01_45, "until 01:50", "2026-10-25T01:50:00+01:00"),
+        (FIRST_PASS_01_45, "until 00:30", "2026-10-26T00:30:00+00:00"),
+        (FIRST_PASS_01_45, "until tomorrow 01:30", "2026-10-26T01:30:00+00:00"),
+        (FIRST_PASS_01_20, "until 01:05", "2026-10-25T01:05:00+00:00"),
+        (FIRST_PASS_01_20, "until 01:30", "2026-10-25T01:30:00+01:00"),
+    ],
+)
+def test_a_time_the_clocks_show_twice_is_the_next_one_on_the_wall_clock(
+    now: datetime, text: str, local: str
+) -> None:
+    """At 01:45 BST, 01:30 is still to come once the clocks go back: 01:30 GMT."""
+    until = resolve_until(text, now, LONDON)
+
+    assert until.isoformat() == local
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 1, 5, 45, tzinfo=UTC),  # 01:45 EDT, the first pass
+        datetime(2026, 11, 1, 6, 10, tzinfo=UTC),  # 01:10 EST, the second pass
+    ],
+)
+def test_a_time_the_clocks_show_twice_in_new_york(now: datetime) -> None:
+    """New York goes back from 02:00 EDT to 01:00 EST on 2026-11-01."""
+    until = resolve_until("until 01:30", now, NEW_YORK)
+
+    assert until.isoformat() == "2026-11-01T01:30:00-05:00"
+
+
+def test_a_time_shown_twice_on_a_named_zones_clock_is_its_next_one() -> None:
+    """Asked from Tokyo at 01:45 BST, `01:30 Europe/London` is 01:30 GMT."""
+    until = resolve_until("until 01:30 Europe/London", FIRST_PASS_01_45, TOKYO)
+
+    assert in_utc(until) == "2026-10-25T01:30:00+00:00"
+
+
 def test_a_dotted_time_after_a_day_keeps_its_minutes() -> None:
     until = resolve_until("until tomorrow 9.30am", SATURDAY_NOON, LONDON)
 
