@@ -206,11 +206,11 @@ def own_credentials_refused(what: str, code: str) -> str:
 def instance_not_found(name: str, suggestions: Sequence[str]) -> str:
     if suggestions:
         return (
-            f"No database called `{name}` in this channel's accounts. "
+            f"No database called `{_echo(name)}` in this channel's accounts. "
             f"Did you mean {_quote_list(suggestions)}?"
         )
     return (
-        f"No database called `{name}` in this channel's accounts. "
+        f"No database called `{_echo(name)}` in this channel's accounts. "
         "Type `/snooze status` to see them all."
     )
 
@@ -692,11 +692,11 @@ def _why_not(outcome: Outcome) -> str:
 
 
 def action_heading(user_id: str, action: Action, target: str) -> str:
-    return f"<@{user_id}> asked to {action.value} `{target}`:"
+    return f"<@{user_id}> asked to {action.value} `{_echo(target, 200)}`:"
 
 
 def nothing_matched(selector: str) -> str:
-    return f"No database in this channel's accounts carries the tag `{selector[4:]}`."
+    return f"No database in this channel's accounts carries the tag `{_echo(selector[4:], 200)}`."
 
 
 def confirm_button(action: Action) -> str:
@@ -722,7 +722,7 @@ _OUTCOME_FOLLOWS = "the channel will see the outcome; a problem is told to you a
 
 def working(action: Action, target: str) -> str:
     verb = "Stopping" if action is Action.STOP else "Starting"
-    return f"{verb} `{target}`... {_OUTCOME_FOLLOWS}"
+    return f"{verb} `{_echo(target, 200)}`... {_OUTCOME_FOLLOWS}"
 
 
 INTERNAL_ERROR = (
@@ -793,10 +793,17 @@ def when_in_zone(at: datetime) -> str:
 
 
 def target_words(target: str) -> str:
-    """A target as a sentence names it: a database, or the databases a tag selects."""
+    """A target as a sentence names it: a database, or the databases a tag selects.
+
+    A database saved under its qualified name `ACCOUNT/REGION/NAME` is shown by its
+    name, with its region and account after it.
+    """
     if target.startswith("tag:"):
-        return f"databases tagged `{target[4:]}`"
-    return f"`{target}`"
+        return f"databases tagged `{_echo(target[4:], 200)}`"
+    if target.count("/") == 2:
+        account, region, identifier = (_echo(part) for part in target.split("/"))
+        return f"`{identifier}` ({region}, account {account})"
+    return f"`{_echo(target, 200)}`"
 
 
 def schedule_missing(target: str) -> str:
@@ -905,6 +912,14 @@ def schedule_in_use(name: str, targets: Sequence[str]) -> str:
     )
 
 
+def schedule_remove_which(word: str, targets: Sequence[str]) -> str:
+    return (
+        f"Databases called `{_echo(word)}` in several places have a schedule: "
+        f"{_quote_list(targets)}. Type `/snooze schedule remove ACCOUNT/REGION/NAME` "
+        "with the one to take it off."
+    )
+
+
 def schedule_nothing_to_remove(word: str, suggestions: Sequence[str]) -> str:
     shown = _echo(word)
     if suggestions:
@@ -932,7 +947,8 @@ def assignment_line(target: str, name: str | None, text: str) -> str:
 
 def working_until(action: Action, target: str, until: datetime) -> str:
     verb = "Stopping" if action is Action.STOP else "Starting"
-    return f"{verb} `{target}` until {when_in_zone(until)}... {_OUTCOME_FOLLOWS}"
+    shown = _echo(target, 200)
+    return f"{verb} `{shown}` until {when_in_zone(until)}... {_OUTCOME_FOLLOWS}"
 
 
 def way_back(action: Action, until: datetime) -> str:
@@ -1024,7 +1040,8 @@ def explain_unknown_tag(where: str, name: str, suggestions: Sequence[str]) -> st
 def explain_direct(
     where: str, target: str, name: str | None, text: str, user: str
 ) -> str:
-    return f"{where} follows {_named(name, text)}, given to `{target}` by <@{user}>."
+    given = target_words(target)
+    return f"{where} follows {_named(name, text)}, given to {given} by <@{user}>."
 
 
 def explain_selector(where: str, target: str, name: str | None, text: str) -> str:
@@ -1038,23 +1055,37 @@ def explain_tagged(where: str, tag: str, name: str | None, text: str) -> str:
     return f"{where} follows {_named(name, text)} because it is tagged `{tag}`."
 
 
-def explain_one_off(where: str, user_id: str, action: Action, until: datetime) -> str:
+def explain_one_off(
+    where: str,
+    user_id: str,
+    action: Action,
+    until: datetime,
+    *,
+    scheduled: bool,
+    way_back: bool,
+) -> str:
+    """A one-off in force; `scheduled` when a schedule resumes after it.
+
+    `way_back` is False when that schedule wants the state the one-off left, so
+    the way back is not carried out.
+    """
     held = "stopped" if action is Action.START else "running"
-    return (
-        f"{where} is held {held} by a one-off from <@{user_id}> until "
-        f"{when_in_zone(until)}; its schedule resumes after."
-    )
+    verb = "starts" if action is Action.START else "stops"
+    head = f"{where} is held {held} by a one-off from <@{user_id}> until {when_in_zone(until)}"
+    if not scheduled:
+        return f"{head}; then SnoozeDB {verb} it again, and no schedule applies after that."
+    if not way_back:
+        return f"{head}; then its schedule resumes and wants it {held}, so it stays {held}."
+    return f"{head}; then SnoozeDB {verb} it again and its schedule resumes."
 
 
-def explain_override(where: str, user_id: str, until: datetime) -> str:
-    return (
-        f"{where} is kept running by <@{user_id}> until {when_in_zone(until)}; "
-        "its schedule resumes after."
-    )
-
-
-def explain_no_schedule_after() -> str:
-    return "No schedule applies after that."
+def explain_override(
+    where: str, user_id: str, until: datetime, *, scheduled: bool
+) -> str:
+    head = f"{where} is kept running by <@{user_id}> until {when_in_zone(until)}"
+    if not scheduled:
+        return f"{head}; no schedule applies, so it keeps running after that."
+    return f"{head}; its schedule resumes after."
 
 
 def explain_desired(desired: str) -> str:
@@ -1157,11 +1188,22 @@ def scheduled_heading(aws_account_id: str) -> str:
 
 
 def cause_schedule(name: str | None, target: str) -> str:
-    return f"schedule `{name}`" if name else f"schedule of `{target}`"
+    return f"schedule `{name}`" if name else f"schedule of {target_words(target)}"
 
 
 def cause_one_off(user_id: str) -> str:
     return f"one-off snooze by <@{user_id}>"
+
+
+def one_off_ended_schedule_resumes(
+    ref: InstanceRef, user_id: str, way_back: Action
+) -> str:
+    """A one-off ended where its schedule wants the state it left: no way back."""
+    if way_back is Action.START:
+        held = "its schedule wants it stopped now, so it stays stopped"
+    else:
+        held = "its schedule wants it running now, so it keeps running"
+    return f"• {_where(ref)}: the one-off snooze by <@{user_id}> ended; {held}."
 
 
 def cause_override_ended(user_id: str) -> str:

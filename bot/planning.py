@@ -245,7 +245,9 @@ def applicable(
     if one_off is not None:
         desired = Desired.STOPPED if one_off.action is Action.START else Desired.RUNNING
         due = stored_utc(one_off.due_at)
-        steps = [Transition(one_off.action, due), *_after(base, due, count - 1)]
+        steps = _after(base, due, count)
+        if way_back_wanted(one_off, base):
+            steps = [Transition(one_off.action, due), *steps]
         origin = f"one-off by {one_off.created_by}"
         return Applicable(
             qualified,
@@ -287,6 +289,29 @@ def applicable(
     )
 
 
+def way_back_wanted(one_off: OneOff, base: Underlying | None) -> bool:
+    """Whether a one-off's way back is carried out when it falls due.
+
+    A one-off holds the schedule until it ends; then the schedule resumes. When the
+    schedule wants the opposite of the way back at that instant (a database stopped
+    "for 2h" at 19:30 whose window closes at 20:00), the way back is dropped and the
+    database stays as the schedule wants it.
+
+    Args:
+        one_off: The one-off.
+        base: The schedule the instance follows apart from it, if any.
+
+    Returns:
+        False only when the schedule wants the other state when the one-off ends.
+    """
+    if base is None:
+        return True
+    desired = base.schedule.desired_at(stored_utc(one_off.due_at))
+    if one_off.action is Action.START:
+        return desired is not Desired.STOPPED
+    return desired is not Desired.RUNNING
+
+
 def enforce_stops_again(instance: Instance, plan: Applicable | None) -> bool:
     """True when the hourly check stops this instance again if it is running.
 
@@ -320,10 +345,12 @@ def coming(
     """The channel's coming actions, soonest first, for `/snooze next`.
 
     Each assignment contributes its schedule's transitions; each pending one-off its
-    way back; each active keep-running override the stop when it ends; each saved
-    schedule the transitions of the instances tagged `snoozedb:schedule=<name>`. A
-    pending one-off or an override on an instance a direct assignment names holds
-    that assignment's transitions until it ends, as `applicable` does. Tag selectors
+    way back, unless the direct schedule of its instance wants the other state then
+    (`way_back_wanted`); each active keep-running override the stop when it ends;
+    each saved schedule the transitions of the instances tagged
+    `snoozedb:schedule=<name>`. A pending one-off or an override on an instance a
+    direct assignment names holds that assignment's transitions until it ends, as
+    `applicable` does. Tag selectors
     and instance tags are listed by their tag, without asking AWS which instances
     carry it, so an override on an instance they cover is listed on its own, its
     stop depending on the schedule then.
@@ -346,6 +373,7 @@ def coming(
     found = [
         Coming(stored_utc(o.due_at), o.action, o.instance, Source.ONE_OFF, one_off=o)
         for o in pending
+        if way_back_wanted(o, _direct_underlying(o.instance, assignments))
     ]
     found.extend(_override_ends(assignments, active))
 
@@ -444,6 +472,13 @@ def _direct(ref: InstanceRef, assignments: Sequence[Assignment]) -> Assignment |
         return None
     # Qualified names first, then the newest assignment.
     return max(direct, key=lambda a: (a.target.count("/") == 2, a.id))
+
+
+def _direct_underlying(
+    qualified: str, assignments: Sequence[Assignment]
+) -> Underlying | None:
+    chosen = _direct(_ref(qualified), assignments)
+    return None if chosen is None else _from_assignment(chosen, Source.DIRECT)
 
 
 def _from_assignment(assignment: Assignment, source: Source) -> Underlying:

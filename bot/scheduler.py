@@ -821,6 +821,18 @@ def _due_one_offs(
         if instance is None:
             logger.warning("one-off %s: %s is gone", one_off.id, one_off.instance)
             continue
+        base = planning.underlying(
+            instance,
+            world.assignments.get((account.team_id, account.channel_id), []),
+            world.named.get((account.team_id, account.channel_id), {}),
+        )
+        if not planning.way_back_wanted(one_off, base):
+            run.lines.append(
+                messages.one_off_ended_schedule_resumes(
+                    instance.ref, one_off.created_by, one_off.action
+                )
+            )
+            continue
         outcome = _act(storage, session, world, account, instance, one_off.action, run)
         run.lines.append(
             _line(outcome, messages.cause_one_off(one_off.created_by), world)

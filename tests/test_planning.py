@@ -23,6 +23,7 @@ from bot.planning import (
     parsed,
     targets_instance,
     underlying,
+    way_back_wanted,
 )
 from bot.schedule import Desired
 
@@ -203,15 +204,39 @@ def test_coming_merges_schedules_and_one_offs_and_holds_schedules_behind_one_off
     due = MONDAY_NOON + timedelta(hours=10)  # 22:00, past the 20:00 stop
     assignments = [assign(1, "batch-db", OFFICE), assign(2, "tag:team=qa", NIGHTS)]
 
-    found = coming(assignments, [one_off(1, Action.START, due)], MONDAY_NOON, count=4)
+    # Started by hand for the evening: stopped again at 22:00, as the schedule wants.
+    found = coming(assignments, [one_off(1, Action.STOP, due)], MONDAY_NOON, count=4)
 
     assert [(c.target, c.action, c.at.astimezone(UTC).hour) for c in found] == [
-        (REF.qualified, Action.START, 22),
+        (REF.qualified, Action.STOP, 22),
         ("tag:team=qa", Action.START, 22),
         ("tag:team=qa", Action.STOP, 6),
         ("batch-db", Action.START, 8),
     ]
     assert [c.source for c in found[:2]] == [Source.ONE_OFF, Source.TAG_SELECTOR]
+
+
+def test_a_one_off_ending_where_the_schedule_wants_its_state_has_no_way_back():
+    # Stopped by hand until 22:00, past the 20:00 stop: the schedule wants it stopped
+    # then, so it is not started at 22:00 and next morning's start is the next step.
+    due = MONDAY_NOON + timedelta(hours=10)
+    held = one_off(1, Action.START, due)
+    assignments = [assign(1, "batch-db", OFFICE)]
+
+    found = coming(assignments, [held], MONDAY_NOON, count=2)
+    plan = applicable(instance(), assignments, {}, [held], [], MONDAY_NOON, count=2)
+
+    assert [(c.action, c.at.astimezone(UTC).hour) for c in found] == [
+        (Action.START, 8),
+        (Action.STOP, 20),
+    ]
+    assert plan is not None
+    assert plan.desired is Desired.STOPPED
+    assert [(s.action, s.at.astimezone(UTC).hour) for s in plan.next] == [
+        (Action.START, 8),
+        (Action.STOP, 20),
+    ]
+    assert not way_back_wanted(held, plan.underlying)
 
 
 def test_coming_holds_a_direct_schedule_behind_an_override_until_it_ends():

@@ -6,6 +6,7 @@ Signed requests go into the real app; AWS is the stand-in; the clock is fixed th
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from bot.storage import Storage
 ROLE_NAME = "SnoozeDBAccess"
 THURSDAY_NOON = datetime(2025, 3, 27, 12, 0, tzinfo=UTC)
 QA_DB = f"{CUSTOMER_ACCOUNT}/us-east-1/qa-db"
+QA_SHOWN = f"`qa-db` (us-east-1, account {CUSTOMER_ACCOUNT})"
 
 
 @pytest.fixture
@@ -92,8 +94,8 @@ def connect_second_role(world: OfflineWorld, channel_id: str) -> None:
     assert "connected AWS account 111122223333" in shown(later)
 
 
-def add_database(world: OfflineWorld, name: str) -> None:
-    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, "us-east-1").client("rds")
+def add_database(world: OfflineWorld, name: str, region: str = "us-east-1") -> None:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, region).client("rds")
     rds.create_db_instance(
         DBInstanceIdentifier=name,
         Engine="postgres",
@@ -118,6 +120,28 @@ def stop_calls(world: OfflineWorld) -> int:
     return world.aws.calls[(CUSTOMER_ACCOUNT, "StopDBInstance")]
 
 
+def run_scheduler(world: OfflineWorld, at: datetime) -> None:
+    """One scheduler run at `at`, covering the minute before it."""
+    assert world.runtime is not None
+    run_due(
+        storage(world),
+        world.runtime.context.operations,
+        Poster(
+            storage(world),
+            web_client(BOT_TOKEN, world.slack.base_url),
+            pause=lambda _seconds: None,
+        ),
+        at,
+        since=at - timedelta(minutes=1),
+    )
+
+
+def state(world: OfflineWorld, name: str, region: str = "us-east-1") -> str:
+    rds = world.aws.customer_session(CUSTOMER_ACCOUNT, region).client("rds")
+    [found] = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    return found["DBInstanceStatus"]
+
+
 # --- Assigning schedules ---------------------------------------------------------
 
 
@@ -137,7 +161,7 @@ def test_overnight_schedule_is_accepted_and_shows_fridays_window_to_saturday(
     assert "Next, on the UTC clock:" in posted
     assert "• start Fri 28 Mar 22:00\n• stop Sat 29 Mar 06:00" in posted
     [assigned] = storage(world).assignments("T1", "C1")
-    assert assigned.target == "batch-db"
+    assert assigned.target == "111122223333/us-east-1/batch-db"
     assert assigned.schedule.text == "mon-fri 22:00-06:00 tz UTC"
 
 
@@ -336,17 +360,91 @@ def test_one_database_keeps_one_direct_schedule_whatever_the_spelling(
     [assignment] = storage(world).assignments("T1", "C1")
     assert assignment.target == QA_DB
     assert assignment.schedule.text == "sun 10:00-14:00 tz UTC"
-    assert f"gave `{QA_DB}` the schedule" in shown(later)
+    assert f"gave {QA_SHOWN} the schedule" in shown(later)
     assert "sun 10:00-14:00 tz UTC" in shown(explained)
 
 
-def test_schedule_remove_finds_a_database_typed_in_another_case(world: OfflineWorld):
+def test_a_database_of_the_same_name_created_later_elsewhere_does_not_follow(
+    world: OfflineWorld,
+):
+    """A schedule given to `qa-db` belongs to the one database found when it was given."""
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    add_database(world, "qa-db", region="eu-west-1")
+
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=8))
+
+    assert state(world, "qa-db") == "stopped"
+    assert state(world, "qa-db", region="eu-west-1") == "available"
+    posted = shown(world.slack.messages("C1"))
+    assert "`qa-db` (us-east-1)" in posted
+    assert "eu-west-1" not in posted
+
+
+def test_schedule_remove_by_name_asks_which_when_several_places_have_one(
+    world: OfflineWorld,
+):
+    connect(world)
+    add_database(world, "qa-db", region="eu-west-1")
+    east, west = QA_DB, f"{CUSTOMER_ACCOUNT}/eu-west-1/qa-db"
+    say(world, f"schedule {east} mon-fri 08:00-20:00 tz UTC")
+    say(world, f"schedule {west} mon-fri 09:00-17:00 tz UTC")
+
+    which, _ = say(world, "schedule remove qa-db")
+    removed, _ = say(world, f"schedule remove {west}")
+    listed, _ = say(world, "schedule list")
+
+    assert which == (
+        "Databases called `qa-db` in several places have a schedule: "
+        f"`{east}`, `{west}`. Type `/snooze schedule remove ACCOUNT/REGION/NAME` "
+        "with the one to take it off."
+    )
+    assert "took the schedule off" in removed
+    assert [a.target for a in storage(world).assignments("T1", "C1")] == [east]
+    assert f"{QA_SHOWN}: `mon-fri 08:00-20:00 tz UTC`" in listed
+
+
+def test_a_one_off_ending_in_the_schedules_stopped_time_leaves_it_stopped(
+    world: OfflineWorld,
+):
+    """Stopped at noon "for 9h": at 21:00 the schedule wants it stopped, so no start."""
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    say(world, "stop qa-db for 9h")
+    starts = world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")]
+
+    _, explained = say(world, "explain qa-db")
+    coming, _ = say(world, "next")
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=8))
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=9))
+
+    assert (
+        "held stopped by a one-off from @U1 until Thu 27 Mar 21:00 (UTC); then its "
+        "schedule resumes and wants it stopped, so it stays stopped."
+        in shown(explained)
+    )
+    assert "21:00" not in coming.splitlines()[1]
+    assert coming.splitlines()[1].startswith("• Fri 28 Mar 08:00 (UTC) · start ")
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")] == starts
+    assert state(world, "qa-db") == "stopped"
+    assert (
+        "`qa-db` (us-east-1): the one-off snooze by @U1 ended; its schedule wants "
+        "it stopped now, so it stays stopped." in shown(world.slack.messages("C1"))
+    )
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+@pytest.mark.parametrize("typed", ["qa-db", "QA-DB"])
+def test_schedule_remove_by_name_finds_the_schedule_saved_under_its_place(
+    world: OfflineWorld, typed: str
+):
+    """Saved as `ACCOUNT/REGION/qa-db`, the schedule is taken off by its name."""
     connect(world)
     say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
 
-    reply, _ = say(world, "schedule remove QA-DB")
+    reply, _ = say(world, f"schedule remove {typed}")
 
-    assert "took the schedule off `QA-DB`" in reply
+    assert f"took the schedule off `{typed}`" in reply
     assert storage(world).assignments("T1", "C1") == []
 
 
@@ -374,8 +472,8 @@ def test_redefining_a_schedule_in_use_names_who_follows_it(world: OfflineWorld):
 
     assert "saved the schedule `hours`: `sat 01:00-02:00 tz UTC`" in reply
     assert (
-        "Already following it, now with this text: `reports-db`; databases tagged "
-        "`team=qa`." in reply
+        "Already following it, now with this text: `reports-db` (eu-west-1, account "
+        "111122223333); databases tagged `team=qa`." in reply
     )
 
 
@@ -411,7 +509,7 @@ def test_named_schedules_of_a_channel_are_invisible_and_unchangeable_elsewhere(
     assert assigned.startswith("No AWS account is connected to this channel")
     assert later == []
     assert "`office-hours`: `mon-fri 08:00-20:00 tz UTC`" in at_home
-    assert "`qa-db`: `office-hours`" in at_home
+    assert "`qa-db` (us-east-1, account 111122223333): `office-hours`" in at_home
     saved = storage(world).named_schedule("T1", "C1", "office-hours")
     assert saved is not None
     assert saved.text == "mon-fri 08:00-20:00 tz UTC"
@@ -443,7 +541,7 @@ def test_a_connected_channel_saves_its_own_schedule_under_a_name_used_elsewhere(
     assert "qa-db" not in theirs
     assert "removed the saved schedule `office-hours`" in removed
     assert "`office-hours`: `mon-fri 08:00-20:00 tz UTC`" in mine
-    assert "`qa-db`: `office-hours`" in mine
+    assert "`qa-db` (us-east-1, account 111122223333): `office-hours`" in mine
 
 
 # --- One-off snoozes -------------------------------------------------------------
@@ -480,19 +578,7 @@ def test_a_way_back_does_not_outlive_disconnect_and_reconnect(world: OfflineWorl
     )
     cloudformation.delete_stack(StackName=ROLE_NAME)
     connect(world)
-    month_later = THURSDAY_NOON + timedelta(days=30)
-    assert world.runtime is not None
-    run_due(
-        storage(world),
-        world.runtime.context.operations,
-        Poster(
-            storage(world),
-            web_client(BOT_TOKEN, world.slack.base_url),
-            pause=lambda _seconds: None,
-        ),
-        month_later,
-        since=month_later - timedelta(minutes=1),
-    )
+    run_scheduler(world, THURSDAY_NOON + timedelta(days=30))
 
     assert coming.startswith("Nothing is scheduled in this channel.")
     assert storage(world).one_offs("T1") == []
@@ -584,7 +670,7 @@ def test_next_lists_schedules_and_one_offs_in_time_order(world: OfflineWorld):
     )
     assert (
         lines[3]
-        == "• Thu 27 Mar 20:00 (UTC) · stop `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+        == f"• Thu 27 Mar 20:00 (UTC) · stop {QA_SHOWN} · `mon-fri 08:00-20:00 tz UTC`"
     )
     assert len(lines) == 12
     assert lines[11] == (
@@ -607,11 +693,12 @@ def test_next_shows_the_stop_after_keep_running_instead_of_the_old_one(
 
     lines = reply.splitlines()
     assert lines[1] == (
-        f"• Thu 27 Mar 21:00 (UTC) · stop `{QA_DB}` · keep-running by @U9 ends; "
+        f"• Thu 27 Mar 21:00 (UTC) · stop {QA_SHOWN} · keep-running by @U9 ends; "
         "`mon-fri 08:00-20:00 tz UTC`"
     )
     assert lines[2] == (
-        "• Fri 28 Mar 08:00 (UTC) · start `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+        "• Fri 28 Mar 08:00 (UTC) · start `qa-db` (us-east-1, account 111122223333) · "
+        "`mon-fri 08:00-20:00 tz UTC`"
     )
     assert "Thu 27 Mar 20:00" not in reply
 
@@ -629,7 +716,7 @@ def test_next_after_keep_running_past_the_window_lists_no_stop_then(
 
     lines = reply.splitlines()
     assert lines[1] == (
-        "• Fri 28 Mar 20:00 (UTC) · stop `qa-db` · `mon-fri 08:00-20:00 tz UTC`"
+        f"• Fri 28 Mar 20:00 (UTC) · stop {QA_SHOWN} · `mon-fri 08:00-20:00 tz UTC`"
     )
     assert "keep-running" not in reply
 
@@ -671,7 +758,7 @@ def test_next_lists_a_keep_running_on_a_tag_selected_database_on_its_own(
         "`mon-fri 08:00-20:00 tz UTC`"
     )
     assert lines[2] == (
-        f"• Thu 27 Mar 22:00 (Europe/Paris) · stop `{QA_DB}` · keep-running by @U9 "
+        f"• Thu 27 Mar 22:00 (Europe/Paris) · stop {QA_SHOWN} · keep-running by @U9 "
         "ends, if its schedule wants it stopped then"
     )
 
@@ -684,6 +771,23 @@ def test_next_with_nothing_scheduled_says_how_to_schedule(world: OfflineWorld):
     assert reply.startswith("Nothing is scheduled in this channel.")
 
 
+def test_next_leaves_out_databases_of_an_account_no_longer_connected(
+    world: OfflineWorld,
+):
+    """A schedule kept from a disconnected account does nothing until it returns."""
+    connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    storage(world).assign_schedule(
+        "T1", "C1", "444455556666/us-east-1/old-db", "daily 07:00-19:00 tz UTC", "U1"
+    )
+
+    reply, _ = say(world, "next")
+
+    assert f"stop {QA_SHOWN}" in reply
+    assert "old-db" not in reply
+    assert "444455556666" not in reply
+
+
 def test_explain_names_a_direct_assignment_and_what_comes_next(world: OfflineWorld):
     connect(world)
     say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC", user_id="U5")
@@ -694,7 +798,7 @@ def test_explain_names_a_direct_assignment_and_what_comes_next(world: OfflineWor
     assert (
         "`qa-db` (us-east-1) follows the schedule `mon-fri 08:00-20:00 tz UTC`" in text
     )
-    assert "given to `qa-db` by <@U5>" in text
+    assert "given to `qa-db` (us-east-1, account 111122223333) by <@U5>" in text
     assert "Right now it should be running." in text
     assert "• stop Thu 27 Mar 20:00" in text
 
@@ -987,3 +1091,28 @@ def test_help_lists_the_notice_command(world: OfflineWorld):
     reply, _ = say(world, "help")
 
     assert "`/snooze notice [MINUTES]`" in reply
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "stop tag:team=<!channel>",
+        "start tag:team=<!channel> for 2h",
+        "schedule tag:team=<!channel> daily 08:00-20:00",
+    ],
+)
+def test_a_tag_value_typed_as_a_mention_is_shown_and_pings_no_one(
+    world: OfflineWorld, line: str
+):
+    connect(world)
+    assert world.requests is not None
+    before = len(world.slack.responses)
+
+    status, body = world.requests.command(line)
+    world.settle()
+
+    assert status == 200
+    bodies = [body, *(posted.body for posted in world.slack.responses[before:])]
+    assert "&lt;!channel&gt;" in body["text"]
+    assert all("<!channel>" not in json.dumps(each) for each in bodies)
+    assert all("<!channel>" not in json.dumps(m) for m in world.slack.messages())

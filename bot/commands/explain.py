@@ -93,19 +93,29 @@ def _lines(
 
     zone = user_zone(context, request.user_id)
     lines = []
-    if plan.one_off is not None:
-        until = planning.stored_utc(plan.one_off.due_at).astimezone(zone)
-        action = plan.one_off.action
-        lines.append(
-            messages.explain_one_off(where, plan.one_off.created_by, action, until)
-        )
-    elif plan.override is not None:
-        until = planning.stored_utc(plan.override.until).astimezone(zone)
-        lines.append(messages.explain_override(where, plan.override.created_by, until))
     base = plan.underlying
-    if base is None:
-        lines.append(messages.explain_no_schedule_after())
-    else:
+    scheduled = base is not None
+    one_off, override = plan.one_off, plan.override
+    if one_off is not None:
+        until = planning.stored_utc(one_off.due_at).astimezone(zone)
+        lines.append(
+            messages.explain_one_off(
+                where,
+                one_off.created_by,
+                one_off.action,
+                until,
+                scheduled=scheduled,
+                way_back=planning.way_back_wanted(one_off, base),
+            )
+        )
+    elif override is not None:
+        until = planning.stored_utc(override.until).astimezone(zone)
+        lines.append(
+            messages.explain_override(
+                where, override.created_by, until, scheduled=scheduled
+            )
+        )
+    if base is not None:
         lines.append(_origin(where, base))
     lines.append(messages.explain_desired(plan.desired.value))
     if plan.next:

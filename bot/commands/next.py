@@ -37,8 +37,19 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     overrides = [
         o for o in storage.overrides(team_id, now) if o.channel_id == channel_id
     ]
+    # A schedule given to a database of an account disconnected since then waits
+    # for the account to be connected again; until then nothing happens to it. With
+    # nothing connected at all, everything is listed under a note saying so.
+    connected = {a.aws_account_id for a in storage.accounts(team_id, channel_id)}
+    assignments = [
+        a
+        for a in storage.assignments(team_id, channel_id)
+        if not connected
+        or a.target.count("/") != 2
+        or a.target.split("/")[0] in connected
+    ]
     found = planning.coming(
-        storage.assignments(team_id, channel_id),
+        assignments,
         storage.one_offs(team_id, channel_id),
         now,
         overrides=overrides,
@@ -70,6 +81,6 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         lines.append(messages.next_line(at, step.action, step.target, why))
     if more:
         lines.append(messages.next_more(SHOWN))
-    if not storage.accounts(team_id, channel_id):
+    if not connected:
         lines.append(messages.NEXT_NOTHING_CONNECTED)
     return Reply(Message("\n".join(lines), blocks.sections(lines)))

@@ -29,7 +29,7 @@ from itertools import pairwise
 
 from bot import blocks, messages, planning, rules
 from bot.commands import Context, Message, Reply, Request
-from bot.domain import SavedSchedule
+from bot.domain import InstanceRef, SavedSchedule
 from bot.errors import ScheduleNotUnderstood, SnoozeError
 from bot.schedule import Schedule, Transition, parse_schedule
 
@@ -101,9 +101,9 @@ def _check_and_save(
         said = [Message(problem.sentence) for problem in survey.problems]
         return said or [Message(str(error))]
 
-    # One direct schedule per instance, whichever spelling named it (`QA-DB`,
-    # `account/region/qa-db`): the one typed last is the one in force.
-    target = target.lower()
+    # Saved under the qualified name of the instance found now, so that a database
+    # of the same name created later in another region or account does not follow
+    # it. One direct schedule per instance: the one typed last is the one in force.
     spellings = [
         assignment.target
         for assignment in context.storage.assignments(
@@ -111,7 +111,9 @@ def _check_and_save(
         )
         if planning.targets_instance(assignment.target, instance.ref)
     ]
-    saved = _save(context, request, target, chosen, replaces=spellings)
+    qualified = instance.ref.qualified
+    target = qualified if target.count("/") == 2 else instance.identifier
+    saved = _save(context, request, qualified, chosen, spellings, shown=target)
     refusal = rules.why_not_stoppable(instance)
     if refusal is not None:
         note = messages.schedule_not_stoppable(
@@ -129,7 +131,10 @@ def _save(
     target: str,
     chosen: SavedSchedule | Schedule,
     replaces: Sequence[str] = (),
+    *,
+    shown: str | None = None,
 ) -> Message:
+    """Save the assignment and say so in the channel, naming the target as `shown`."""
     text = chosen.text
     assigned = context.storage.assign_schedule(
         request.team_id,
@@ -141,7 +146,7 @@ def _save(
     )
     saved = assigned.schedule
     heading = messages.schedule_assigned(
-        request.user_id, target, saved.name, saved.text
+        request.user_id, shown or target, saved.name, saved.text
     )
     lines = [heading, *_coming_lines(planning.parsed(saved.text), context.clock())]
     return Message("\n".join(lines), blocks.sections(lines), in_channel=True)
@@ -312,7 +317,10 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
     team_id, channel_id = request.team_id, request.channel_id
     assigned = [a.target for a in context.storage.assignments(team_id, channel_id)]
 
-    if context.storage.unassign(team_id, channel_id, _spelled(word, assigned)):
+    spelled = _spelled(word, assigned)
+    if len(spelled) > 1:
+        return Reply(Message(messages.schedule_remove_which(word, spelled)))
+    if spelled and context.storage.unassign(team_id, channel_id, spelled[0]):
         return Reply(
             Message(
                 messages.schedule_unassigned(request.user_id, word), in_channel=True
@@ -327,17 +335,30 @@ def _remove(context: Context, request: Request, words: list[str]) -> Reply:
         return Reply(Message(sentence, in_channel=True))
 
     named = context.storage.named_schedules(team_id, channel_id)
-    known = assigned + [s.name for s in named if s.name]
+    identifiers = [t.split("/")[2] for t in assigned if t.count("/") == 2]
+    known = assigned + identifiers + [s.name for s in named if s.name]
     return Reply(
         Message(messages.schedule_nothing_to_remove(word, rules.suggest(word, known)))
     )
 
 
-def _spelled(word: str, targets: Sequence[str]) -> str:
-    """The stored target that `word` names: database names without regard to case."""
+def _spelled(word: str, targets: Sequence[str]) -> list[str]:
+    """The stored targets that `word` names.
+
+    A tag selector names itself. A database name names the qualified targets of
+    that identifier, without regard to case; several when databases of one name in
+    different regions or accounts each have a schedule.
+    """
     if rules.TagSelector.parse(word) is not None:
-        return word
-    return next((t for t in targets if t.lower() == word.lower()), word)
+        return [word] if word in targets else []
+    return [t for t in targets if t.lower() == word.lower() or _names(word, t)]
+
+
+def _names(word: str, target: str) -> bool:
+    if target.count("/") != 2:
+        return False
+    account, region, identifier = target.split("/")
+    return rules.names(word, InstanceRef(account, region, identifier))
 
 
 # --- Listing ---------------------------------------------------------------------
