@@ -62,6 +62,7 @@ from bot.errors import (
     AwsCallFailed,
     AwsThrottled,
     AwsUnreachable,
+    OwnCredentialsMissing,
     OwnCredentialsRefused,
     RoleArnMalformed,
     RoleNotAssumable,
@@ -428,8 +429,7 @@ class AwsBridge:
         try:
             account = self._own_sts().get_caller_identity()["Account"]
         except OWN_CREDENTIAL_ERRORS as error:
-            problem = f"are missing or incomplete ({type(error).__name__})"
-            raise SettingInvalid("AWS credentials", problem) from error
+            raise OwnCredentialsMissing() from error
         except ClientError as error:
             code = _error_code(error)
             if code in THROTTLING_CODES:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot import messages
@@ -100,13 +100,19 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        # The URL may hold a password: no sentence here quotes it.
+        # The URL may hold a password: no sentence here quotes it, nor the text of
+        # a parsing error (a password holding `/` is read as the host and port).
         try:
             url = make_url(value.strip())
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             raise ValueError(messages.DATABASE_URL_SHAPE) from None
+        if "@" in (url.host or ""):
+            # An `@` left unencoded in the password: the rest of it reads as the host.
+            raise ValueError(messages.DATABASE_URL_SHAPE)
         if url.get_backend_name() not in DATABASE_BACKENDS:
             raise ValueError(messages.database_url_backend(url.get_backend_name()))
+        if _in_memory(url):
+            raise ValueError(messages.DATABASE_URL_IN_MEMORY)
         try:
             url.get_dialect().import_dbapi()
         except (ImportError, NoSuchModuleError):
@@ -116,7 +122,7 @@ class Settings(BaseSettings):
     @field_validator("snoozedb_aws_account_id")
     @classmethod
     def _twelve_digits(cls, value: str) -> str:
-        if value and not re.fullmatch(r"\d{12}", value):
+        if value and not re.fullmatch(r"[0-9]{12}", value):
             raise ValueError("must be the 12 digits of an AWS account")
         return value
 
@@ -151,10 +157,6 @@ def load_settings(*, need_slack: bool = True) -> Settings:
         problem = str(cause) if cause is not None else first["msg"]
         raise SettingInvalid(variable, f"is not valid: {problem}") from None
 
-    if settings.snoozedb_scheduler_processes > 1 and _in_memory(settings.database_url):
-        raise SettingInvalid(
-            "SNOOZEDB_SCHEDULER_PROCESSES", messages.PROCESSES_NEED_SHARED_DATABASE
-        )
     if need_slack and not settings.slack_signing_secret:
         raise SettingInvalid(
             "SLACK_SIGNING_SECRET",
@@ -163,7 +165,14 @@ def load_settings(*, need_slack: bool = True) -> Settings:
     return settings
 
 
-def _in_memory(database_url: str) -> bool:
-    """Whether the URL names an in-memory SQLite database, which only one process sees."""
-    url = make_url(database_url)
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+def _in_memory(url: URL) -> bool:
+    """Whether the URL names an in-memory SQLite database, in any of its spellings."""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        return True
+    # `sqlite:///file:NAME?mode=memory&uri=true`, or the mode inside the file URI.
+    return url.query.get("mode") == "memory" or (
+        database.startswith("file:") and "mode=memory" in database
+    )

@@ -23,6 +23,13 @@ class SettingInvalid(SnoozeError):
         super().__init__(messages.setting_invalid(variable, problem))
 
 
+class OwnCredentialsMissing(SettingInvalid):
+    """SnoozeDB has no AWS credentials of its own to assume customers' roles with."""
+
+    def __init__(self) -> None:
+        super().__init__("AWS credentials", messages.OWN_CREDENTIALS_MISSING)
+
+
 class RoleArnMalformed(SnoozeError):
     """Text given as a role ARN is not one."""
 

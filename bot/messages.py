@@ -73,13 +73,6 @@ def processes_invalid(highest: int) -> str:
     )
 
 
-PROCESSES_NEED_SHARED_DATABASE = (
-    "is more than 1, but worker processes cannot share an in-memory SQLite "
-    "database; set DATABASE_URL to a SQLite file or PostgreSQL, or set "
-    "SNOOZEDB_SCHEDULER_PROCESSES=1"
-)
-
-
 def port_in_use(port: int) -> str:
     return (
         f"{port} is already in use by another program; stop that program or set PORT "
@@ -108,7 +101,15 @@ _DATABASE_URL_EXAMPLES = (
     "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE or "
     "sqlite:///snoozedb.sqlite3"
 )
-DATABASE_URL_SHAPE = f"it is not a database URL such as {_DATABASE_URL_EXAMPLES}"
+DATABASE_URL_SHAPE = (
+    f"it is not a database URL such as {_DATABASE_URL_EXAMPLES} (in a password, "
+    "write `/` as %2F, `:` as %3A, `@` as %40 and `#` as %23)"
+)
+DATABASE_URL_IN_MEMORY = (
+    "names an in-memory SQLite database, which forgets every account, schedule and "
+    "pending way back when SnoozeDB stops; name a file, as in "
+    "sqlite:///snoozedb.sqlite3, or PostgreSQL"
+)
 
 
 def database_url_backend(backend: str) -> str:
@@ -139,6 +140,12 @@ def database_unreachable(shown_url: str, is_sqlite: bool) -> str:
 
 
 # --- Roles and AWS ---------------------------------------------------------------
+
+
+OWN_CREDENTIALS_MISSING = (
+    "are missing or incomplete: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+    "AWS_PROFILE, or run where an instance or task role gives them"
+)
 
 
 def role_arn_malformed(text: str) -> str:

@@ -286,7 +286,10 @@ def test_serve_without_aws_credentials_exits_with_one_sentence(tmp_path: Path):
     )
 
     assert result.returncode == 2
-    assert "AWS credentials" in result.stderr
+    assert result.stderr.startswith(
+        "SnoozeDB cannot start: AWS credentials are missing or incomplete: set "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+    )
     assert_one_sentence(result.stderr)
 
 

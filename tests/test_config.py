@@ -131,17 +131,56 @@ def test_a_scheduler_process_count_that_is_not_one_is_refused_in_our_words(
     )
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_scheduler_processes_cannot_share_an_in_memory_database(
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///file:bot?mode=memory&cache=shared&uri=true",
+    ],
+)
+def test_an_in_memory_database_is_refused_because_it_forgets_everything(
     monkeypatch: pytest.MonkeyPatch, url: str
 ):
-    monkeypatch.setenv("DATABASE_URL", url)
+    said = refusal(monkeypatch, "DATABASE_URL", url)
 
-    said = refusal(monkeypatch, "SNOOZEDB_SCHEDULER_PROCESSES", "2")
+    assert said == (
+        "SnoozeDB cannot start: DATABASE_URL is not valid: names an in-memory SQLite "
+        "database, which forgets every account, schedule and pending way back when "
+        "SnoozeDB stops; name a file, as in sqlite:///snoozedb.sqlite3, or PostgreSQL."
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # An unencoded `@` in the password: the rest of it reads as the host.
+        "postgresql+psycopg://snoozedb:pw@S3cretPart@db.internal/snoozedb",
+        # A port that is not a number is quoted by the parser's own error.
+        "postgresql+psycopg://snoozedb:pw@db.internal:S3cretPart/snoozedb",
+    ],
+)
+def test_a_database_url_that_does_not_parse_never_quotes_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str
+):
+    said = refusal(monkeypatch, "DATABASE_URL", url)
 
     assert said.startswith(
-        "SnoozeDB cannot start: SNOOZEDB_SCHEDULER_PROCESSES is more than 1, but "
-        "worker processes cannot share an in-memory SQLite database;"
+        "SnoozeDB cannot start: DATABASE_URL is not valid: it is not a database URL"
+    )
+    assert "write `/` as %2F" in said
+    assert "S3cretPart" not in said
+
+
+@pytest.mark.parametrize("value", ["١٢٣٤٥٦٧٨٩٠١٢", "12345678901", "1234567890123"])
+def test_an_account_id_must_be_twelve_plain_digits(
+    monkeypatch: pytest.MonkeyPatch, value: str
+):
+    said = refusal(monkeypatch, "SNOOZEDB_AWS_ACCOUNT_ID", value)
+
+    assert said == (
+        "SnoozeDB cannot start: SNOOZEDB_AWS_ACCOUNT_ID is not valid: must be the 12 "
+        "digits of an AWS account."
     )
 
 
