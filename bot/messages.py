@@ -1022,6 +1022,7 @@ def next_by_override(user_id: str, schedule: str | None) -> str:
 # `/snooze explain`
 
 EXPLAIN_ONE = "Name one database, not a tag selector."
+EXPLAIN_ONE_ONLY = "Name one database, with nothing after it."
 
 
 def explain_checking(target: str) -> str:
@@ -1383,6 +1384,7 @@ SUMMARY_ADMINS = (
     "name who, besides workspace admins, may connect and disconnect accounts"
 )
 ADMINS_SAY_WHO = "Mention one person or user group, as in `/snooze admins add @ada`."
+ADMINS_LIST_ALONE = "`/snooze admins list` takes nothing after `list`."
 MANAGE_NOT_ALLOWED = (
     "Only workspace admins and the people named in `/snooze admins list` can connect "
     "or disconnect AWS accounts. Ask one of them, or ask a workspace admin to type "

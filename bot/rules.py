@@ -174,5 +174,14 @@ def names(target: str, ref: InstanceRef) -> bool:
 
 
 def suggest(word: str, known: Iterable[str]) -> list[str]:
-    """Up to three known names close to `word`, for "did you mean" replies."""
-    return difflib.get_close_matches(word.lower(), sorted(set(known)), n=3, cutoff=0.6)
+    """Up to three known names close to `word`, for "did you mean" replies.
+
+    Close spellings come first, then names that begin with `word` (`qa` for
+    `qa-db`), which a spelling comparison finds too far apart when `word` is short.
+    """
+    choices = sorted(set(known))
+    wanted = word.lower()
+    close = difflib.get_close_matches(wanted, choices, n=3, cutoff=0.6)
+    if len(wanted) >= 2:
+        close += [c for c in choices if c.lower().startswith(wanted) and c not in close]
+    return close[:3]

@@ -573,6 +573,12 @@ def _zone(text: str, name: str) -> ZoneInfo:
     return zone
 
 
+# Files of the zone database that name no place: `localtime` is whatever zone the
+# server runs in, `posixrules` a default for POSIX TZ strings, `Factory` a
+# placeholder whose abbreviation is "-00".
+_NOT_PLACES = frozenset({"localtime", "posixrules", "factory"})
+
+
 def find_zone(name: str) -> ZoneInfo | None:
     """An IANA zone by name, whatever its case.
 
@@ -582,7 +588,7 @@ def find_zone(name: str) -> ZoneInfo | None:
     Returns:
         The zone, or None for an unknown name or anything shaped like a path.
     """
-    if not _ZONE_NAME.fullmatch(name):
+    if not _ZONE_NAME.fullmatch(name) or name.lower() in _NOT_PLACES:
         return None
     zone = _zone_named(name)
     if zone is None:

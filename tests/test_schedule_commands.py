@@ -1116,3 +1116,31 @@ def test_a_tag_value_typed_as_a_mention_is_shown_and_pings_no_one(
     assert "&lt;!channel&gt;" in body["text"]
     assert all("<!channel>" not in json.dumps(each) for each in bodies)
     assert all("<!channel>" not in json.dumps(m) for m in world.slack.messages())
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (
+            "status tag:team",
+            "`tag:team` is not a tag selector: write `tag:KEY=VALUE`, as in "
+            "`tag:team=qa`.",
+        ),
+        (
+            "explain qa-db now",
+            "Name one database, with nothing after it. Type `/snooze explain DB`.",
+        ),
+        ("admins list all", "`/snooze admins list` takes nothing after `list`."),
+    ],
+)
+def test_a_command_with_a_word_too_many_or_a_half_selector_says_which(
+    world: OfflineWorld, line: str, said: str
+):
+    connect(world)
+    describes = world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")]
+
+    reply, later = say(world, line)
+
+    assert reply.startswith(said)
+    assert later == []
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes

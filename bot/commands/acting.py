@@ -54,10 +54,9 @@ def handle(
         return Reply(Message(messages.NO_ACCOUNTS))
 
     target = words[0]
-    if target.lower().startswith("tag:") and TagSelector.parse(target) is None:
-        return Reply(Message(messages.bad_selector(target)))
-    if not could_name_instances(target):
-        return Reply(Message(messages.not_an_identifier(target)))
+    refusal = target_refusal(target)
+    if refusal is not None:
+        return Reply(Message(refusal))
     until: datetime | None = None
     if len(words) > 1:
         zone = user_zone(context, request.user_id)
@@ -284,3 +283,12 @@ def _instant(text: object) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("the instant carries no offset")
     return moment.astimezone(UTC)
+
+
+def target_refusal(target: str) -> str | None:
+    """Why `target` can name no database, said before any AWS call; None if it can."""
+    if target.lower().startswith("tag:") and TagSelector.parse(target) is None:
+        return messages.bad_selector(target)
+    if not could_name_instances(target):
+        return messages.not_an_identifier(target)
+    return None

@@ -80,7 +80,10 @@ def may_manage(context: Context, request: Request) -> Message | None:
 def handle(context: Context, request: Request, words: list[str]) -> Reply:
     """List the named people and groups, or add or remove one (workspace admins only)."""
     verb = words[0].lower() if words else "list"
-    if verb == "list" and len(words) <= 1:
+    if verb == "list":
+        if len(words) > 1:
+            problem = messages.ADMINS_LIST_ALONE
+            return Reply(Message(messages.usage_error(problem, messages.USAGE_ADMINS)))
         return Reply(Message(_listing(context.storage.admin_grants(request.team_id))))
     if verb not in {"add", "remove"} or len(words) != 2:
         problem = messages.ADMINS_SAY_WHO

@@ -30,7 +30,12 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         The acknowledgement; the explanation follows once AWS has answered.
     """
     if len(words) != 1 or rules.TagSelector.parse(words[0]) is not None:
-        problem = "Name the database." if not words else messages.EXPLAIN_ONE
+        if not words:
+            problem = "Name the database."
+        elif len(words) > 1:
+            problem = messages.EXPLAIN_ONE_ONLY
+        else:
+            problem = messages.EXPLAIN_ONE
         return Reply(Message(messages.usage_error(problem, messages.USAGE_EXPLAIN)))
     if not context.storage.accounts(request.team_id, request.channel_id):
         return Reply(Message(messages.NO_ACCOUNTS))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot import blocks, messages, rules
 from bot.commands import Context, Message, Reply, Request
+from bot.commands.acting import target_refusal
 from bot.domain import Instance
 from bot.errors import SnoozeError
 from bot.operations import DENIED_PREFIX
@@ -39,11 +40,13 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
                 )
             )
         )
+    target = words[0] if words else None
+    refusal = None if target is None else target_refusal(target)
+    if refusal is not None:
+        return Reply(Message(refusal))
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     if not accounts:
         return Reply(Message(messages.NO_ACCOUNTS))
-
-    target = words[0] if words else None
 
     def later() -> list[Message]:
         survey = context.operations.survey(
