@@ -196,7 +196,8 @@ class OfflineWorld:
 
 
 INTRO = """SnoozeDB offline demo: AWS and Slack are played by local stand-ins.
-A sample customer account ({account}) holds a few RDS databases.
+A sample customer account ({account}) holds a few RDS databases; the workspace
+has a colleague @ada and a user group @dba-team to name with /snooze admins.
 Type /snooze lines as you would in Slack, `deploy` to deploy the SnoozeDB
 stack in the customer account (after /snooze connect), `tour` for a guided run,
 or `quit`.
@@ -256,6 +257,8 @@ class Demo:
     def _command(self, text: str) -> None:
         assert self.world.requests is not None
         text = text.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
+        # Slack escapes a person or group picked from the @ list (`should_escape`).
+        text = self.world.slack.escape_mentions(text)
         status, body = self.world.requests.command(
             text, user_id=DEMO_USER, user_name="you"
         )
@@ -320,6 +323,8 @@ def run_demo(stdin: TextIO | None = None, out: TextIO | None = None) -> int:
         url = f"sqlite:///{Path(folder) / 'demo.sqlite3'}"
         with OfflineWorld(url) as world:
             world.seed_sample_account()
+            world.slack.users["U1"] = {"real_name": "Ada"}
+            world.slack.usergroups["S0DBA"] = {"handle": "dba-team"}
             demo = Demo(world, out)
             demo.say(INTRO.format(account=CUSTOMER_ACCOUNT))
             if stdin.isatty():

@@ -1412,7 +1412,7 @@ def subject(subject_id: str, is_group: bool) -> str:
 
 def admin_not_a_mention(word: str) -> str:
     return (
-        f"`{word}` is not a mention I can read. Pick the person or user group from "
+        f"`{_echo(word)}` is not a mention I can read. Pick the person or user group from "
         "Slack's @ list as you type, as in `/snooze admins add @ada`."
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import Demo, OfflineWorld
+from bot.demo import Demo, OfflineWorld, run_demo
 
 
 @pytest.fixture
@@ -84,3 +84,20 @@ def test_the_tour_twice_keeps_the_connection_it_made_the_first_time(demo: Demo):
     assert "AWS account 111122223333 · 6 databases" in shown
     assert "could not assume" not in shown
     assert "`qa-db` (us-east-1): starting now." in shown
+
+
+def test_the_readme_admins_example_works_in_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`@ada` and `@dba-team` arrive escaped, as Slack sends a pick from the @ list."""
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    out = io.StringIO()
+    typed = "/snooze admins add @ada\n/snooze admins add @dba-team\n/snooze admins add @zed\n"
+
+    assert run_demo(io.StringIO(typed), out) == 0
+
+    printed = out.getvalue()
+    assert "allowed @U1 to connect and disconnect AWS accounts." in printed
+    assert "allowed @S0DBA to connect and disconnect AWS accounts." in printed
+    assert "`@zed` is not a mention I can read." in printed

@@ -137,6 +137,8 @@ class SlackStandIn:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channels_without_bot: set[str] = set()
+        # User groups by ID: {"handle": "dba-team"}, for `escape_mentions`.
+        self.usergroups: dict[str, dict[str, Any]] = {}
         self._condition = threading.Condition()
         self._records: list[Record] = []
         self._faults: dict[str, deque[_Fault]] = {}
@@ -145,6 +147,39 @@ class SlackStandIn:
         self._sequence = itertools.count(1)
         self._server: _StandInServer | None = None
         self._thread: threading.Thread | None = None
+
+    # --- What Slack does to typed text ---------------------------------------------
+
+    def escape_mentions(self, text: str) -> str:
+        """Turn `@handle` words into the mentions Slack sends when it escapes them.
+
+        A slash command created with `should_escape: true` receives a person picked
+        from the @ list as `<@U123|ada>` and a user group as `<!subteam^S1|@dba>`.
+        Handles this stand-in does not know stay as typed, as Slack leaves them.
+
+        Args:
+            text: What the user typed after the command.
+
+        Returns:
+            The text with known handles escaped.
+        """
+        people = {
+            str(self._user(user_id)["name"]).lower(): user_id for user_id in self.users
+        }
+        groups = {
+            str(group.get("handle", "")).lower(): group_id
+            for group_id, group in self.usergroups.items()
+        }
+
+        def escaped(match: re.Match[str]) -> str:
+            handle = match.group(1)
+            if handle.lower() in people:
+                return f"<@{people[handle.lower()]}|{handle}>"
+            if handle.lower() in groups:
+                return f"<!subteam^{groups[handle.lower()]}|@{handle}>"
+            return match.group(0)
+
+        return re.sub(r"(?<!\S)@([\w.-]+)", escaped, text)
 
     # --- Lifecycle ---------------------------------------------------------------
 
@@ -1190,8 +1225,9 @@ def _link(match: re.Match[str]) -> str:
     if target.startswith("#"):
         return f"#{label or target[1:]}"
     if target.startswith("!"):
-        special = target[1:].split("^")[0]
-        return label or f"@{special}"
+        # `<!here>` shows as @here; a user group without its label by its ID.
+        special, _, group_id = target[1:].partition("^")
+        return label or f"@{group_id or special}"
     return f"{label} ({target})" if label else target
 
 
