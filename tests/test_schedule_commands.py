@@ -1144,3 +1144,20 @@ def test_a_command_with_a_word_too_many_or_a_half_selector_says_which(
     assert reply.startswith(said)
     assert later == []
     assert world.aws.calls[(CUSTOMER_ACCOUNT, "DescribeDBInstances")] == describes
+
+
+def test_a_tag_holding_an_email_address_can_be_selected_as_slack_sends_it(
+    world: OfflineWorld,
+):
+    """Slack links a typed address: `<mailto:ada@example.com|ada@example.com>`."""
+    connect(world)
+    tag(world, "qa-db", "owner", "ada@example.com")
+    linked = "tag:owner=<mailto:ada@example.com|ada@example.com>"
+
+    _, listed = say(world, f"status {linked}")
+    say(world, f"schedule {linked} mon-fri 08:00-20:00 tz UTC")
+
+    assert "qa-db" in shown(listed)
+    assert "carries the tag" not in shown(listed)
+    [assigned] = storage(world).assignments("T1", "C1")
+    assert assigned.target == "tag:owner=ada@example.com"

@@ -727,7 +727,9 @@ def test_confirming_an_excluded_database_keeps_the_way_back_of_a_one_off(
     assert json.loads(button["value"])["until"].startswith("2026-12-04T0")
     assert "until Fri 04 Dec 0" in confirmed
     assert f"SnoozeDB will {back} it again at Fri 04 Dec 0" in confirmed
-    assert f"{back} `analytics-db` (us-east-1, account 111122223333) · one-off" in coming
+    assert (
+        f"{back} `analytics-db` (us-east-1, account 111122223333) · one-off" in coming
+    )
     assert len(runtime(world).storage.one_offs("T1")) == 1
     verb = "StopDBInstance" if back == "start" else "StartDBInstance"
     assert world.aws.calls[(CUSTOMER_ACCOUNT, verb)] == 1

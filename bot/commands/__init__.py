@@ -8,6 +8,7 @@ Handlers know nothing of bolt or HTTP, so they are tested as plain functions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -215,9 +216,18 @@ def subcommands() -> list[Subcommand]:
     return seen
 
 
+# Slack turns an e-mail address or a web address typed in a command into a link,
+# `<mailto:ada@example.com|ada@example.com>`; its label is what the user typed.
+_TYPED_LINK = re.compile(r"<(?:mailto:|https?://)[^<>|\s]*\|([^<>|]*)>")
+
+
 def find(text: str) -> tuple[Subcommand | None, list[str]]:
-    """Split the text after `/snooze` into its subcommand and the remaining words."""
-    words = text.split()
+    """Split the text after `/snooze` into its subcommand and the remaining words.
+
+    Links Slack made of typed addresses become the text typed (an `owner` tag
+    holding an e-mail address can then be selected); mentions stay as they came.
+    """
+    words = _TYPED_LINK.sub(r"\1", text).split()
     if not words:
         return SUBCOMMANDS["help"], []
     return SUBCOMMANDS.get(words[0].lower()), words[1:]
