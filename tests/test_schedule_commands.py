@@ -1161,3 +1161,26 @@ def test_a_tag_holding_an_email_address_can_be_selected_as_slack_sends_it(
     assert "carries the tag" not in shown(listed)
     [assigned] = storage(world).assignments("T1", "C1")
     assert assigned.target == "tag:owner=ada@example.com"
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        'tag:Name="Staging DB"',
+        '"tag:Name=Staging DB"',
+        "tag:Name=\u201cStaging DB\u201d",
+    ],
+)
+def test_a_tag_value_with_spaces_is_selected_in_quotes(
+    world: OfflineWorld, selector: str
+):
+    connect(world)
+    tag(world, "qa-db", "Name", "Staging DB")
+
+    _, listed = say(world, f"status {selector}")
+    say(world, f"schedule {selector} mon-fri 08:00-20:00 tz UTC")
+    removed, _ = say(world, f"schedule remove {selector}")
+
+    assert "qa-db" in shown(listed)
+    assert "took the schedule off databases tagged `Name=Staging DB`" in removed
+    assert storage(world).assignments("T1", "C1") == []

@@ -221,13 +221,28 @@ def subcommands() -> list[Subcommand]:
 _TYPED_LINK = re.compile(r"<(?:mailto:|https?://)[^<>|\s]*\|([^<>|]*)>")
 
 
+_QUOTED = re.compile(r'"([^"]*)"|\u201c([^\u201c\u201d]*)\u201d')
+# A word runs to the next blank outside quotes; a quote left open is an ordinary
+# character.
+_WORD = re.compile(r'(?:"[^"]*"|\u201c[^\u201c\u201d]*\u201d|\S)+')
+
+
+def _inside(quoted: re.Match[str]) -> str:
+    straight, curly = quoted.groups()
+    return straight if straight is not None else curly
+
+
 def find(text: str) -> tuple[Subcommand | None, list[str]]:
     """Split the text after `/snooze` into its subcommand and the remaining words.
 
     Links Slack made of typed addresses become the text typed (an `owner` tag
     holding an e-mail address can then be selected); mentions stay as they came.
+    Text in double quotes, straight or curly as a phone types them, stays one word
+    without its quotes: `tag:Name="Staging DB"`.
     """
-    words = _TYPED_LINK.sub(r"\1", text).split()
+    typed = _TYPED_LINK.sub(r"\1", text)
+    words = [_QUOTED.sub(_inside, word) for word in _WORD.findall(typed)]
+    words = [word for word in words if word]
     if not words:
         return SUBCOMMANDS["help"], []
     return SUBCOMMANDS.get(words[0].lower()), words[1:]
