@@ -43,7 +43,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache, lru_cache
 from typing import NoReturn
@@ -400,15 +400,30 @@ def resolve_local(local: datetime, zone: ZoneInfo) -> datetime:
     # lies between; halve the interval down to the second.
     early = int(first.replace(fold=1).astimezone(UTC).timestamp())
     late = int(moment.timestamp())
-    early, late = min(early, late), max(early, late)
-    offset_after = datetime.fromtimestamp(late, zone).utcoffset()
+    change = offset_change(zone, min(early, late), max(early, late))
+    return datetime.fromtimestamp(change, UTC)
+
+
+def offset_change(zone: tzinfo, early: int, late: int) -> int:
+    """When the clocks of `zone` change between two instants, to the second.
+
+    Args:
+        zone: The zone.
+        early: A POSIX timestamp before the change.
+        late: A later one, after it; one change lies between them.
+
+    Returns:
+        The first whole second after `early` on which the zone shows the UTC offset
+        it shows at `late`.
+    """
+    after = datetime.fromtimestamp(late, zone).utcoffset()
     while late - early > 1:
         middle = (early + late) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == offset_after:
+        if datetime.fromtimestamp(middle, zone).utcoffset() == after:
             late = middle
         else:
             early = middle
-    return datetime.fromtimestamp(late, UTC)
+    return late
 
 
 # --- Reading the text ------------------------------------------------------------

@@ -51,7 +51,7 @@ from dateparser.timezone_parser import pop_tz_offset_from_string
 
 from bot import messages
 from bot.errors import TimeNotUnderstood
-from bot.schedule import find_zone, resolve_local
+from bot.schedule import find_zone, offset_change, resolve_local
 
 MAX_TEXT = 100
 
@@ -328,14 +328,8 @@ def _earliest_wall_time_ahead(now: datetime, clock: tzinfo) -> datetime:
         return wall
     # The clocks go back between now and `second`, at a whole second: find it.
     early, late = math.floor(now.timestamp()), math.ceil(second.timestamp())
-    after = second.utcoffset()
-    while late - early > 1:
-        middle = (early + late) // 2
-        if datetime.fromtimestamp(middle, clock).utcoffset() == after:
-            late = middle
-        else:
-            early = middle
-    start = datetime.fromtimestamp(late, clock).replace(tzinfo=None)
+    change = offset_change(clock, early, late)
+    start = datetime.fromtimestamp(change, clock).replace(tzinfo=None)
     # Today stays today: no zone now repeats times across midnight, but some once did
     # (America/Goose_Bay went back from 00:01 to 23:01).
     return max(start, datetime.combine(wall.date(), datetime.min.time()))

@@ -31,7 +31,7 @@ from bot import blocks, messages, planning, rules
 from bot.commands import Context, Message, Reply, Request
 from bot.domain import InstanceRef, SavedSchedule
 from bot.errors import ScheduleNotUnderstood, SnoozeError
-from bot.schedule import Schedule, Transition, parse_schedule
+from bot.schedule import Schedule, Transition, offset_change, parse_schedule
 
 SHOWN_TRANSITIONS = 6
 NAME = re.compile(r"[a-z][a-z0-9-]{0,39}", re.ASCII)
@@ -241,14 +241,8 @@ def clock_change(
         after = late.astimezone(zone).utcoffset()
         if before is None or after is None or before == after:
             continue
-        low, high = int(early.timestamp()), int(late.timestamp())
-        while high - low > 1:
-            middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, zone).utcoffset() == before:
-                low = middle
-            else:
-                high = middle
-        return datetime.fromtimestamp(high, zone), after > before
+        change = offset_change(zone, int(early.timestamp()), int(late.timestamp()))
+        return datetime.fromtimestamp(change, zone), after > before
     return None
 
 
