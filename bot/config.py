@@ -172,7 +172,8 @@ def _in_memory(url: URL) -> bool:
     database = url.database or ""
     if database in ("", ":memory:"):
         return True
-    # `sqlite:///file:NAME?mode=memory&uri=true`, or the mode inside the file URI.
+    # A file URI (`?uri=true`): `file::memory:`, or `mode=memory` with any name.
     return url.query.get("mode") == "memory" or (
-        database.startswith("file:") and "mode=memory" in database
+        database.startswith("file:")
+        and (database[5:].startswith(":memory:") or "mode=memory" in database)
     )

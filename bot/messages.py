@@ -43,7 +43,8 @@ def _echo(text: str, limit: int = 60, *, slack: bool = True) -> str:
 
 
 def _quote_list(items: Sequence[str]) -> str:
-    return ", ".join(f"`{item}`" for item in items)
+    # Stored names and targets were typed by someone once: shown escaped, like _echo.
+    return ", ".join(f"`{_echo(item, 200)}`" for item in items)
 
 
 # --- Start-up and settings -------------------------------------------------------
@@ -1006,8 +1007,12 @@ def next_by_schedule(name: str | None, text: str) -> str:
     return f"schedule `{name}`" if name else f"`{text}`"
 
 
-def next_by_one_off(user_id: str) -> str:
-    return f"one-off by <@{user_id}>"
+def next_by_one_off(user_id: str, way_back: Action, *, conditional: bool) -> str:
+    """Why a one-off's way back is listed; `conditional` when a tag may schedule it."""
+    if not conditional:
+        return f"one-off by <@{user_id}>"
+    held = "stopped" if way_back is Action.START else "running"
+    return f"one-off by <@{user_id}> ends, unless its schedule wants it {held} then"
 
 
 def next_by_override(user_id: str, schedule: str | None) -> str:

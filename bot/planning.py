@@ -246,7 +246,7 @@ def applicable(
         desired = Desired.STOPPED if one_off.action is Action.START else Desired.RUNNING
         due = stored_utc(one_off.due_at)
         steps = _after(base, due, count)
-        if way_back_wanted(one_off, base):
+        if way_back_wanted(one_off, base, excluded=instance.excluded):
             steps = [Transition(one_off.action, due), *steps]
         origin = f"one-off by {one_off.created_by}"
         return Applicable(
@@ -289,22 +289,26 @@ def applicable(
     )
 
 
-def way_back_wanted(one_off: OneOff, base: Underlying | None) -> bool:
+def way_back_wanted(
+    one_off: OneOff, base: Underlying | None, *, excluded: bool = False
+) -> bool:
     """Whether a one-off's way back is carried out when it falls due.
 
     A one-off holds the schedule until it ends; then the schedule resumes. When the
     schedule wants the opposite of the way back at that instant (a database stopped
     "for 2h" at 19:30 whose window closes at 20:00), the way back is dropped and the
-    database stays as the schedule wants it.
+    database stays as the schedule wants it. A schedule never acts on an excluded
+    instance, so it cannot take over from the way back there.
 
     Args:
         one_off: The one-off.
         base: The schedule the instance follows apart from it, if any.
+        excluded: The instance is tagged `snoozedb:exclude=true`.
 
     Returns:
         False only when the schedule wants the other state when the one-off ends.
     """
-    if base is None:
+    if base is None or excluded:
         return True
     desired = base.schedule.desired_at(stored_utc(one_off.due_at))
     if one_off.action is Action.START:
@@ -472,6 +476,11 @@ def _direct(ref: InstanceRef, assignments: Sequence[Assignment]) -> Assignment |
         return None
     # Qualified names first, then the newest assignment.
     return max(direct, key=lambda a: (a.target.count("/") == 2, a.id))
+
+
+def directly_scheduled(qualified: str, assignments: Sequence[Assignment]) -> bool:
+    """Whether one of `assignments` names the instance `account/region/identifier`."""
+    return _direct(_ref(qualified), assignments) is not None
 
 
 def _direct_underlying(

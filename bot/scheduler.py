@@ -694,9 +694,15 @@ def _act(
     instance: Instance,
     action: Action,
     run: _AccountRun,
+    *,
+    confirmed: bool = False,
 ) -> Outcome:
-    """Act on one instance (scheduled: excluded instances are skipped) and remember it."""
-    decided = rules.plan(instance, action, manual=False, confirmed=False)
+    """Act on one instance and remember it.
+
+    Excluded instances are skipped unless `confirmed`: the way back of a one-off
+    someone confirmed on an excluded instance is carried out.
+    """
+    decided = rules.plan(instance, action, manual=False, confirmed=confirmed)
     outcome = decided if decided is not None else _call(session, instance, action)
     _note(storage, world, account, instance, action, outcome, run)
     return outcome
@@ -826,14 +832,25 @@ def _due_one_offs(
             world.assignments.get((account.team_id, account.channel_id), []),
             world.named.get((account.team_id, account.channel_id), {}),
         )
-        if not planning.way_back_wanted(one_off, base):
+        if not planning.way_back_wanted(one_off, base, excluded=instance.excluded):
             run.lines.append(
                 messages.one_off_ended_schedule_resumes(
                     instance.ref, one_off.created_by, one_off.action
                 )
             )
             continue
-        outcome = _act(storage, session, world, account, instance, one_off.action, run)
+        # The person who asked for the one-off confirmed it if the instance is
+        # excluded: its way back is theirs too.
+        outcome = _act(
+            storage,
+            session,
+            world,
+            account,
+            instance,
+            one_off.action,
+            run,
+            confirmed=True,
+        )
         run.lines.append(
             _line(outcome, messages.cause_one_off(one_off.created_by), world)
         )

@@ -137,6 +137,8 @@ def test_a_scheduler_process_count_that_is_not_one_is_refused_in_our_words(
         "sqlite://",
         "sqlite:///:memory:",
         "sqlite:///file:bot?mode=memory&cache=shared&uri=true",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file::memory:?cache=shared&uri=true",
     ],
 )
 def test_an_in_memory_database_is_refused_because_it_forgets_everything(

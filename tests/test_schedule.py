@@ -486,6 +486,12 @@ def test_explain_without_a_zone_tells_the_user_to_add_one(
         ("mon 08:00-10:00 tz localtime", "localtime", "not a time zone I know"),
         ("mon 08:00-10:00 tz posixrules", "posixrules", "not a time zone I know"),
         ("mon 08:00-10:00 tz Factory", "Factory", "not a time zone I know"),
+        (
+            "mon 08:00-10:00 tz right/Europe/London",
+            "right/Europe/London",
+            "not a time zone I know",
+        ),
+        ("mon 08:00-10:00 tz posix/Factory", "posix/Factory", "not a time zone I know"),
         ("tz Europe/London", "tz Europe/London", "days and times come first"),
         (
             "mon 08:00-10:00;; tue tz UTC",

@@ -1184,3 +1184,73 @@ def test_a_tag_value_with_spaces_is_selected_in_quotes(
     assert "qa-db" in shown(listed)
     assert "took the schedule off databases tagged `Name=Staging DB`" in removed
     assert storage(world).assignments("T1", "C1") == []
+
+
+def test_a_one_off_on_an_excluded_database_keeps_its_way_back_whatever_the_schedule(
+    world: OfflineWorld,
+):
+    """The schedule never acts on an excluded database, so it cannot take over."""
+    connect(world)
+    say(world, "schedule analytics-db mon-fri 08:00-20:00 tz UTC")
+    _, asked = say(world, "stop analytics-db for 9h")
+    button = asked[-1]["blocks"][-1]["elements"][0]
+    assert world.requests is not None
+    world.requests.block_action(
+        button["action_id"],
+        button["value"],
+        response_url=world.slack.new_response_url(),
+    )
+    world.settle()
+    assert state(world, "analytics-db") == "stopped"
+
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=9))
+
+    assert state(world, "analytics-db") in ("starting", "available")
+    assert storage(world).one_offs("T1", "C1") == []
+
+
+def test_giving_one_region_a_schedule_keeps_an_older_schedule_of_the_bare_name(
+    world: OfflineWorld,
+):
+    """A schedule saved as `qa-db` covers every `qa-db`: it is not silently taken off."""
+    connect(world)
+    storage(world).assign_schedule(
+        "T1", "C1", "qa-db", "mon-fri 08:00-20:00 tz UTC", "U1"
+    )
+    add_database(world, "qa-db", region="eu-west-1")
+    west = f"{CUSTOMER_ACCOUNT}/eu-west-1/qa-db"
+
+    say(world, f"schedule {west} sat 10:00-14:00 tz UTC")
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=8))
+
+    targets = sorted(a.target for a in storage(world).assignments("T1", "C1"))
+    assert targets == [west, "qa-db"]
+    assert state(world, "qa-db") == "stopped"
+    assert state(world, "qa-db", region="eu-west-1") == "available"
+
+
+def test_next_lists_a_way_back_a_tag_schedule_may_drop_with_its_condition(
+    world: OfflineWorld,
+):
+    connect(world)
+    tag(world, "qa-db", "team", "qa")
+    say(world, "schedule tag:team=qa mon-fri 08:00-20:00 tz UTC")
+    say(world, "stop qa-db for 9h")
+
+    reply, _ = say(world, "next")
+
+    assert (
+        f"• Thu 27 Mar 21:00 (UTC) · start {QA_SHOWN} · one-off by @U1 ends, unless "
+        "its schedule wants it stopped then" in reply
+    )
+
+
+def test_a_suggested_target_typed_as_a_mention_pings_no_one(world: OfflineWorld):
+    connect(world)
+    say(world, "schedule tag:team=<!channel> daily 08:00-20:00 tz UTC")
+    assert world.requests is not None
+
+    _, body = world.requests.command("schedule remove tag:team=<!channe>")
+
+    assert "&lt;!channel&gt;" in body["text"]
+    assert "<!channel>" not in json.dumps(body)

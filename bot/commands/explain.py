@@ -110,7 +110,9 @@ def _lines(
                 one_off.action,
                 until,
                 scheduled=scheduled,
-                way_back=planning.way_back_wanted(one_off, base),
+                way_back=planning.way_back_wanted(
+                    one_off, base, excluded=instance.excluded
+                ),
             )
         )
     elif override is not None:

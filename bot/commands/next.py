@@ -9,7 +9,7 @@ schedule are shown on its own clock; a one-off's on the asker's clock.
 
 from __future__ import annotations
 
-from bot import blocks, messages, planning
+from bot import blocks, messages, planning, rules
 from bot.commands import Context, Message, Reply, Request
 from bot.commands.acting import user_zone
 
@@ -48,12 +48,13 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
         or a.target.count("/") != 2
         or a.target.split("/")[0] in connected
     ]
+    named = storage.named_schedules(team_id, channel_id)
     found = planning.coming(
         assignments,
         storage.one_offs(team_id, channel_id),
         now,
         overrides=overrides,
-        named=storage.named_schedules(team_id, channel_id),
+        named=named,
         count=SHOWN + 1,  # one more than shown, to know whether to say so
     )
     if not found:
@@ -61,11 +62,22 @@ def handle(context: Context, request: Request, words: list[str]) -> Reply:
     more = len(found) > SHOWN
     found = found[:SHOWN]
 
+    by_tag = any(s.name for s in named) or any(
+        rules.TagSelector.parse(a.target) is not None for a in assignments
+    )
     lines = [messages.NEXT_HEADING]
     for step in found:
         at = step.at
         if step.one_off is not None:
-            why = messages.next_by_one_off(step.one_off.created_by)
+            # Without a direct schedule, a tag may give the instance one, which only
+            # AWS knows: the way back is listed with the condition the scheduler
+            # checks when it falls due.
+            unsure = by_tag and not planning.directly_scheduled(
+                step.target, assignments
+            )
+            why = messages.next_by_one_off(
+                step.one_off.created_by, step.action, conditional=unsure
+            )
             at = at.astimezone(user_zone(context, request.user_id))
         elif step.override is not None:
             schedule = None

@@ -104,12 +104,20 @@ def _check_and_save(
     # Saved under the qualified name of the instance found now, so that a database
     # of the same name created later in another region or account does not follow
     # it. One direct schedule per instance: the one typed last is the one in force.
+    # A schedule saved under the bare name (as older versions did) is replaced only
+    # when no other database of the channel has that name, since it covers them too.
+    namesakes = sum(
+        1
+        for i in survey.instances
+        if i.identifier.lower() == instance.identifier.lower()
+    )
     spellings = [
         assignment.target
         for assignment in context.storage.assignments(
             request.team_id, request.channel_id
         )
         if planning.targets_instance(assignment.target, instance.ref)
+        and (assignment.target.count("/") == 2 or namesakes == 1)
     ]
     qualified = instance.ref.qualified
     target = qualified if target.count("/") == 2 else instance.identifier
