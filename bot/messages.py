@@ -959,6 +959,16 @@ def working_until(action: Action, target: str, until: datetime) -> str:
     return f"{verb} `{shown}` until {when_in_zone(until)}... {_OUTCOME_FOLLOWS}"
 
 
+def way_back_dropped(ref: InstanceRef, way_back: Action, until: datetime) -> str:
+    """A one-off ends where the schedule wants the state it leaves: no way back."""
+    held = "stopped" if way_back is Action.START else "running"
+    verb = "start" if way_back is Action.START else "stop"
+    return (
+        f"{_where(ref)}: its schedule wants it {held} at {when_in_zone(until)}, so "
+        f"SnoozeDB will not {verb} it then; the schedule takes over."
+    )
+
+
 def way_back(action: Action, until: datetime) -> str:
     verb = "start" if action is Action.START else "stop"
     return f"SnoozeDB will {verb} it again at {when_in_zone(until)}."

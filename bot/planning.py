@@ -246,7 +246,7 @@ def applicable(
         desired = Desired.STOPPED if one_off.action is Action.START else Desired.RUNNING
         due = stored_utc(one_off.due_at)
         steps = _after(base, due, count)
-        if way_back_wanted(one_off, base, excluded=instance.excluded):
+        if way_back_wanted(one_off.action, due, base, excluded=instance.excluded):
             steps = [Transition(one_off.action, due), *steps]
         origin = f"one-off by {one_off.created_by}"
         return Applicable(
@@ -290,7 +290,7 @@ def applicable(
 
 
 def way_back_wanted(
-    one_off: OneOff, base: Underlying | None, *, excluded: bool = False
+    way_back: Action, due: datetime, base: Underlying | None, *, excluded: bool = False
 ) -> bool:
     """Whether a one-off's way back is carried out when it falls due.
 
@@ -301,7 +301,8 @@ def way_back_wanted(
     instance, so it cannot take over from the way back there.
 
     Args:
-        one_off: The one-off.
+        way_back: The action that ends the one-off.
+        due: When it falls due, aware.
         base: The schedule the instance follows apart from it, if any.
         excluded: The instance is tagged `snoozedb:exclude=true`.
 
@@ -310,8 +311,8 @@ def way_back_wanted(
     """
     if base is None or excluded:
         return True
-    desired = base.schedule.desired_at(stored_utc(one_off.due_at))
-    if one_off.action is Action.START:
+    desired = base.schedule.desired_at(due)
+    if way_back is Action.START:
         return desired is not Desired.STOPPED
     return desired is not Desired.RUNNING
 
@@ -377,7 +378,9 @@ def coming(
     found = [
         Coming(stored_utc(o.due_at), o.action, o.instance, Source.ONE_OFF, one_off=o)
         for o in pending
-        if way_back_wanted(o, _direct_underlying(o.instance, assignments))
+        if way_back_wanted(
+            o.action, stored_utc(o.due_at), _direct_underlying(o.instance, assignments)
+        )
     ]
     found.extend(_override_ends(assignments, active))
 

@@ -832,7 +832,9 @@ def _due_one_offs(
             world.assignments.get((account.team_id, account.channel_id), []),
             world.named.get((account.team_id, account.channel_id), {}),
         )
-        if not planning.way_back_wanted(one_off, base, excluded=instance.excluded):
+        due = planning.stored_utc(one_off.due_at)
+        excluded = instance.excluded
+        if not planning.way_back_wanted(one_off.action, due, base, excluded=excluded):
             run.lines.append(
                 messages.one_off_ended_schedule_resumes(
                     instance.ref, one_off.created_by, one_off.action

@@ -236,7 +236,7 @@ def test_a_one_off_ending_where_the_schedule_wants_its_state_has_no_way_back():
         (Action.START, 8),
         (Action.STOP, 20),
     ]
-    assert not way_back_wanted(held, plan.underlying)
+    assert not way_back_wanted(held.action, due, plan.underlying)
 
 
 def test_coming_holds_a_direct_schedule_behind_an_override_until_it_ends():

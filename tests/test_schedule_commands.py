@@ -410,7 +410,7 @@ def test_a_one_off_ending_in_the_schedules_stopped_time_leaves_it_stopped(
     """Stopped at noon "for 9h": at 21:00 the schedule wants it stopped, so no start."""
     connect(world)
     say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
-    say(world, "stop qa-db for 9h")
+    _, stopped = say(world, "stop qa-db for 9h")
     starts = world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")]
 
     _, explained = say(world, "explain qa-db")
@@ -423,6 +423,11 @@ def test_a_one_off_ending_in_the_schedules_stopped_time_leaves_it_stopped(
         "schedule resumes and wants it stopped, so it stays stopped."
         in shown(explained)
     )
+    assert (
+        "`qa-db` (us-east-1): its schedule wants it stopped at Thu 27 Mar 21:00 (UTC), "
+        "so SnoozeDB will not start it then; the schedule takes over." in shown(stopped)
+    )
+    assert "will start it again" not in shown(stopped)
     assert "21:00" not in coming.splitlines()[1]
     assert coming.splitlines()[1].startswith("• Fri 28 Mar 08:00 (UTC) · start ")
     assert world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")] == starts

@@ -133,7 +133,42 @@ def run(
         return [Message(str(error))]
     _remember_way_back(context, request, report, until)
     notes = _enforce_notes(context, request, report)
-    return report_messages(report, request.user_id, until, notes)
+    dropped: list[str] = []
+    if until is not None:
+        dropped = _ways_back_dropped(context, request, report, until)
+    succeeded = sum(1 for o in report.outcomes if o.kind.succeeded)
+    return report_messages(
+        report,
+        request.user_id,
+        until,
+        [*dropped, *notes],
+        way_back=len(dropped) < succeeded,
+    )
+
+
+def _ways_back_dropped(
+    context: Context, request: Request, report: ActionReport, until: datetime
+) -> list[str]:
+    """Say of each acted instance whose schedule takes over when the one-off ends.
+
+    The scheduler does not carry out such a way back (`planning.way_back_wanted`);
+    the reply says so instead of promising it.
+    """
+    acted = {o.ref.qualified for o in report.outcomes if o.kind.succeeded}
+    back = Action.START if report.action is Action.STOP else Action.STOP
+    storage = context.storage
+    assignments = storage.assignments(request.team_id, request.channel_id)
+    saved = storage.named_schedules(request.team_id, request.channel_id)
+    named = {s.name: s for s in saved if s.name}
+    said = []
+    for instance in report.instances:
+        if instance.ref.qualified not in acted:
+            continue
+        base = planning.underlying(instance, assignments, named)
+        wanted = planning.way_back_wanted(back, until, base, excluded=instance.excluded)
+        if not wanted:
+            said.append(messages.way_back_dropped(instance.ref, back, until))
+    return said
 
 
 def _remember_way_back(
@@ -201,6 +236,8 @@ def report_messages(
     user_id: str,
     until: datetime | None = None,
     notes: Sequence[str] = (),
+    *,
+    way_back: bool = True,
 ) -> list[Message]:
     """The channel post of outcomes, plus confirmation requests and problems.
 
@@ -211,6 +248,8 @@ def report_messages(
             when an instance ended in the wanted state (so it was persisted), and a
             confirmation button carries it, so confirming keeps it.
         notes: Sentences added to the channel post, after the outcomes.
+        way_back: False when `notes` say that no way back comes for any acted
+            instance, so the sentence promising one is left out.
 
     Returns:
         The messages, the channel post first.
@@ -222,7 +261,7 @@ def report_messages(
     if public:
         lines = [messages.action_heading(user_id, report.action, report.target)]
         lines.extend(messages.outcome_sentence(o) for o in public)
-        if until is not None and any(o.kind.succeeded for o in public):
+        if way_back and until is not None and any(o.kind.succeeded for o in public):
             back = Action.START if report.action is Action.STOP else Action.STOP
             lines.append(messages.way_back(back, until))
         lines.extend(notes)

@@ -111,7 +111,10 @@ def _lines(
                 until,
                 scheduled=scheduled,
                 way_back=planning.way_back_wanted(
-                    one_off, base, excluded=instance.excluded
+                    one_off.action,
+                    planning.stored_utc(one_off.due_at),
+                    base,
+                    excluded=instance.excluded,
                 ),
             )
         )
