@@ -905,6 +905,21 @@ def schedule_excluded(target: str) -> str:
     )
 
 
+def schedule_differs_now(target: str, running: bool) -> str:
+    """The database is in the state its new schedule does not want right now."""
+    shown = _echo(target, 200)
+    if running:
+        return (
+            f"`{shown}` is running now, outside its schedule's windows; SnoozeDB "
+            f"stops it at the schedule's next stop. Type `/snooze stop {shown}` to "
+            "stop it now."
+        )
+    return (
+        f"`{shown}` is stopped now, inside a window of its schedule; SnoozeDB starts "
+        f"it at the schedule's next start. Type `/snooze start {shown}` to start it now."
+    )
+
+
 def schedule_unassigned(user_id: str, target: str) -> str:
     return f"<@{user_id}> took the schedule off {target_words(target)}."
 

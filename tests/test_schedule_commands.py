@@ -156,7 +156,7 @@ def test_overnight_schedule_is_accepted_and_shows_fridays_window_to_saturday(
 
     posted = shown(later)
     assert "Looking for `batch-db`" in reply
-    assert later[-1]["response_type"] == "in_channel"
+    assert later[0]["response_type"] == "in_channel"
     assert "gave `batch-db` the schedule `mon-fri 22:00-06:00 tz UTC`" in posted
     assert "Next, on the UTC clock:" in posted
     assert "• start Fri 28 Mar 22:00\n• stop Sat 29 Mar 06:00" in posted
@@ -1259,3 +1259,30 @@ def test_a_suggested_target_typed_as_a_mention_pings_no_one(world: OfflineWorld)
 
     assert "&lt;!channel&gt;" in body["text"]
     assert "<!channel>" not in json.dumps(body)
+
+
+def test_a_schedule_given_outside_its_windows_says_the_running_database_stays_up(
+    world: OfflineWorld,
+):
+    """Thursday noon, a Saturday-only window: nothing stops it before Saturday 14:00."""
+    connect(world)
+
+    _, later = say(world, "schedule qa-db sat 10:00-14:00 tz UTC")
+
+    assert shown(later).endswith(
+        "`qa-db` is running now, outside its schedule's windows; SnoozeDB stops it at "
+        "the schedule's next stop. Type `/snooze stop qa-db` to stop it now."
+    )
+    assert state(world, "qa-db") == "available"
+
+
+def test_a_schedule_given_inside_a_window_says_the_stopped_database_stays_down(
+    world: OfflineWorld,
+):
+    connect(world)
+    say(world, "stop qa-db")
+    world.aws.set_instance_status(CUSTOMER_ACCOUNT, "us-east-1", "qa-db", "stopped")
+
+    _, later = say(world, "schedule qa-db daily 08:00-20:00 tz UTC")
+
+    assert shown(later).endswith("Type `/snooze start qa-db` to start it now.")

@@ -31,7 +31,13 @@ from bot import blocks, messages, planning, rules
 from bot.commands import Context, Message, Reply, Request
 from bot.domain import InstanceRef, SavedSchedule
 from bot.errors import ScheduleNotUnderstood, SnoozeError
-from bot.schedule import Schedule, Transition, offset_change, parse_schedule
+from bot.schedule import (
+    Desired,
+    Schedule,
+    Transition,
+    offset_change,
+    parse_schedule,
+)
 
 SHOWN_TRANSITIONS = 6
 NAME = re.compile(r"[a-z][a-z0-9-]{0,39}", re.ASCII)
@@ -130,6 +136,14 @@ def _check_and_save(
         return [saved, Message(note)]
     if instance.excluded:
         return [saved, Message(messages.schedule_excluded(target))]
+    # A schedule acts at its changes, not at once: a database in the other state
+    # now stays so until the next one, unless someone acts.
+    desired = planning.parsed(chosen.text).desired_at(context.clock())
+    running = instance.status == "available"
+    if (running and desired is Desired.STOPPED) or (
+        instance.status == "stopped" and desired is Desired.RUNNING
+    ):
+        return [saved, Message(messages.schedule_differs_now(target, running))]
     return [saved]
 
 
