@@ -13,15 +13,21 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot import messages
 from bot.config import Settings
+from bot.errors import TimeNotUnderstood
+from bot.scheduler import TICK, Engine, Poster, scheduler_operations
 from bot.server import EVENTS_PATH, Runtime, build_runtime, wsgi_app
+from bot.slack_app import web_client
+from bot.snooze_time import resolve_until
 from bot.standins.aws import AwsStandIn
 from bot.standins.slack import SignedRequests, SlackStandIn, render
 
@@ -199,9 +205,14 @@ INTRO = """SnoozeDB offline demo: AWS and Slack are played by local stand-ins.
 A sample customer account ({account}) holds a few RDS databases; the workspace
 has a colleague @ada and a user group @dba-team to name with /snooze admins.
 Type /snooze lines as you would in Slack, `deploy` to deploy the SnoozeDB
-stack in the customer account (after /snooze connect), `tour` for a guided run,
-or `quit`.
+stack in the customer account (after /snooze connect), `wait 2h` (or
+`wait until tomorrow 08:00`) to move the clock on and let the scheduler act,
+`tour` for a guided run, or `quit`.
 """
+
+# How far one `wait` may move the demo's clock: the scheduler runs once for every
+# minute in between, as `snoozedb scheduler` would.
+WAIT_LIMIT = timedelta(days=3)
 
 
 class Demo:
@@ -212,6 +223,27 @@ class Demo:
         self.out = out
         self.role_arn = ""
         self._seen = 0
+        self._posted = 0
+        # The workspace: you, a colleague and a user group to name in /snooze admins.
+        world.slack.users[DEMO_USER] = {"real_name": "You"}
+        world.slack.users["U1"] = {"real_name": "Ada"}
+        world.slack.usergroups["S0DBA"] = {"handle": "dba-team"}
+        # The demo's clock runs `ahead` of the real one once `wait` has moved it.
+        self.ahead = timedelta(0)
+        assert world.runtime is not None
+        runtime = world.runtime
+        runtime.context.clock = self.now
+        poster = Poster(
+            runtime.storage,
+            web_client(BOT_TOKEN, world.slack.base_url),
+            pause=lambda _seconds: None,
+        )
+        operations = scheduler_operations(runtime.context.operations)
+        self.scheduler = Engine(runtime.storage, operations, poster, clock=self.now)
+
+    def now(self) -> datetime:
+        """The demo's clock: the real one, moved on by every `wait` so far."""
+        return datetime.now(UTC) + self.ahead
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -225,20 +257,23 @@ class Demo:
             return False
         if line == "deploy":
             self._deploy()
+        elif line == "wait" or line.startswith("wait "):
+            self._wait(line[len("wait") :].strip())
         elif line == "tour":
             for step in self.tour():
                 # The role ARN exists once `deploy` has run: show the real one.
                 step = step.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
                 self.say(f"\n> {step}")
                 self.run_line(step)
+            self.say(f"\n{messages.DEMO_TOUR_DONE}")
         elif line.startswith("/snooze"):
             self._command(line[len("/snooze") :].strip())
         else:
-            self.say("Type a /snooze command, `deploy`, `tour` or `quit`.")
+            self.say("Type a /snooze command, `deploy`, `wait 2h`, `tour` or `quit`.")
         return True
 
     def tour(self) -> list[str]:
-        """The guided walk: connect, deploy, verify, status, stop, start."""
+        """The guided walk: connect, deploy, verify, status, stop, start, a way back."""
         return [
             "/snooze help",
             "/snooze connect",
@@ -252,6 +287,9 @@ class Demo:
             "/snooze start qa-db",
             "/snooze stop qa-db",
             "/snooze stop qa-dbb",
+            "/snooze stop reports-db for 1h",
+            "wait 1h",
+            "/snooze history reports-db",
         ]
 
     def _command(self, text: str) -> None:
@@ -266,9 +304,35 @@ class Demo:
             self.say(f"(Slack would show an error: HTTP {status})")
             return
         if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
-            self.say(_indent(render(body)))
+            self.say(_indent(render(self.world.slack.label_mentions(body))))
         self.world.settle()
         self._print_new_posts()
+        # Posts a command made through chat.postMessage are not the scheduler's.
+        self._posted = len(self.world.slack.messages())
+
+    def _wait(self, text: str) -> None:
+        """Move the clock on by a duration or to an instant, a scheduler run a minute."""
+        if not text.startswith(("for ", "until ")):
+            text = f"for {text}"
+        start = self.now()
+        try:
+            end = resolve_until(text, start, ZoneInfo("UTC"), limit=WAIT_LIMIT)
+        except TimeNotUnderstood as error:
+            self.say(messages.demo_wait_refused(error.problem))
+            return
+        while self.now() < end:
+            self.ahead += min(TICK, end - self.now())
+            self.scheduler.tick()
+            self._print_channel_posts()
+        self.say(messages.demo_waited(self.now()))
+
+    def _print_channel_posts(self) -> None:
+        """What the scheduler posted in the channel, stamped with the demo's clock."""
+        posted = self.world.slack.messages()
+        for message in posted[self._posted :]:
+            self.say(f"  (in the channel, {messages.when_in_zone(self.now())})")
+            self.say(_indent(render(self.world.slack.label_mentions(message))))
+        self._posted = len(posted)
 
     def _print_new_posts(self) -> None:
         responses = self.world.slack.responses
@@ -279,7 +343,7 @@ class Demo:
                 else "only you see"
             )
             self.say(f"  ({visibility})")
-            self.say(_indent(render(posted.body)))
+            self.say(_indent(render(self.world.slack.label_mentions(posted.body))))
         self._seen = len(responses)
 
     def _deploy(self) -> None:
@@ -323,8 +387,6 @@ def run_demo(stdin: TextIO | None = None, out: TextIO | None = None) -> int:
         url = f"sqlite:///{Path(folder) / 'demo.sqlite3'}"
         with OfflineWorld(url) as world:
             world.seed_sample_account()
-            world.slack.users["U1"] = {"real_name": "Ada"}
-            world.slack.usergroups["S0DBA"] = {"handle": "dba-team"}
             demo = Demo(world, out)
             demo.say(INTRO.format(account=CUSTOMER_ACCOUNT))
             if stdin.isatty():

@@ -1509,6 +1509,24 @@ DEMO_CONNECT_FIRST = (
 )
 
 
+DEMO_TOUR_DONE = (
+    "That was the tour. Try a schedule next: `/snooze schedule qa-db mon-fri "
+    "08:00-20:00`, then `/snooze next`, `wait until tomorrow 08:00` and "
+    "`/snooze history`."
+)
+
+
+def demo_wait_refused(problem: str) -> str:
+    return (
+        f"The demo's clock cannot move so: {problem}. Type `wait 2h` or "
+        "`wait until tomorrow 08:00`."
+    )
+
+
+def demo_waited(now: datetime) -> str:
+    return f"(The demo's clock now shows {when_in_zone(now)}.)"
+
+
 def demo_deployed(aws_account_id: str, role_arn: str) -> str:
     return (
         f"Deployed the SnoozeDB stack in account {aws_account_id}.\n"

@@ -280,7 +280,7 @@ class Operations:
                 o for o in outcomes if o.kind is not OutcomeKind.NEEDS_CONFIRMATION
             ]
             self.storage.record_outcomes(
-                accounts[0].team_id, accounts[0].channel_id, actor, taken
+                accounts[0].team_id, accounts[0].channel_id, actor, taken, now
             )
         # A stop made here is the bot's, as a scheduled one is: when RDS restarts the
         # instance seven days later the scheduler stops it again; a start made here

@@ -1225,7 +1225,7 @@ def stop_now(
     )
     stopped = [o.ref.qualified for o in outcomes if o.kind.succeeded]
     storage.end_overrides(team_id, stopped, now)
-    storage.record_outcomes(team_id, channel_id, actor, outcomes)
+    storage.record_outcomes(team_id, channel_id, actor, outcomes, now)
     return outcomes
 
 
@@ -1261,7 +1261,7 @@ def start_now(
         storage, operations, team_id, channel_id, qualified, Action.START, now
     )
     acted = [o for o in outcomes if o.kind is not OutcomeKind.ALREADY_RUNNING]
-    storage.record_outcomes(team_id, channel_id, actor, acted)
+    storage.record_outcomes(team_id, channel_id, actor, acted, now)
     return outcomes, problems
 
 

@@ -1041,7 +1041,7 @@ class ScheduleStorage:
             if outcomes:
                 # One statement for every row: the ORM's unit of work took longer
                 # than the INSERTs for a fleet's twenty outcomes an account.
-                at = _now()
+                at = now.astimezone(UTC)
                 session.connection().execute(
                     insert(AuditRow),
                     [
@@ -1792,15 +1792,21 @@ class Storage(ScheduleStorage):
     # --- Audit log -------------------------------------------------------------
 
     def record_outcomes(
-        self, team_id: str, channel_id: str, actor: str, outcomes: Sequence[Outcome]
+        self,
+        team_id: str,
+        channel_id: str,
+        actor: str,
+        outcomes: Sequence[Outcome],
+        at: datetime,
     ) -> None:
-        """Write one audit entry per outcome."""
+        """Write one audit entry per outcome, dated `at` (the request's instant)."""
         with self._session() as session:
             for outcome in outcomes:
                 session.add(
                     AuditRow(
                         team_id=team_id,
                         channel_id=channel_id,
+                        at=at.astimezone(UTC),
                         actor=actor,
                         action=outcome.action.value,
                         instance=outcome.ref.qualified,

@@ -448,10 +448,12 @@ def test_demo_with_empty_input_runs_the_tour_from_connect_to_start(tmp_path: Pat
     assert "Deployed the SnoozeDB stack in account 111122223333." in shown
     assert "> /snooze connect arn:aws:iam::111122223333:role/SnoozeDBAccess" in shown
     assert "> /snooze connect ROLE_ARN" not in shown
-    assert "@U0DEMO connected AWS account 111122223333 to this channel" in shown
+    assert "@you connected AWS account 111122223333 to this channel" in shown
     assert "AWS account 111122223333 · 6 databases" in shown
     assert "`qa-db` (us-east-1): stopping now." in shown
     assert "It belongs to Aurora cluster `app-cluster`" in shown
     assert "It has read replicas (staging-db-ro)" in shown
     assert "[ Stop anyway ]" in shown
     assert "`qa-db` (us-east-1): starting now." in shown
+    assert "`reports-db` (eu-west-1): starting now. (one-off snooze by @you)" in shown
+    assert shown.rstrip().endswith("`wait until tomorrow 08:00` and `/snooze history`.")

@@ -7,7 +7,9 @@ so the tests read its printed text.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -56,7 +58,7 @@ def test_deploying_again_after_a_disconnect_replaces_the_stack_and_connects(
         "Replaced the SnoozeDB stack already in account 111122223333: its role now "
         f"trusts only the External ID {second}."
     ) in shown
-    assert "@U0DEMO connected AWS account 111122223333 to this channel" in shown
+    assert "@you connected AWS account 111122223333 to this channel" in shown
     assert "could not assume" not in shown
 
 
@@ -69,7 +71,7 @@ def test_deploy_typed_twice_replaces_the_stack_and_the_role_still_connects(
 
     assert "Deployed the SnoozeDB stack in account 111122223333." in shown
     assert "Replaced the SnoozeDB stack already in account 111122223333" in shown
-    assert "@U0DEMO connected AWS account 111122223333 to this channel" in shown
+    assert "@you connected AWS account 111122223333 to this channel" in shown
 
 
 def test_the_tour_twice_keeps_the_connection_it_made_the_first_time(demo: Demo):
@@ -98,6 +100,50 @@ def test_the_readme_admins_example_works_in_the_demo(
     assert run_demo(io.StringIO(typed), out) == 0
 
     printed = out.getvalue()
-    assert "allowed @U1 to connect and disconnect AWS accounts." in printed
-    assert "allowed @S0DBA to connect and disconnect AWS accounts." in printed
+    assert "allowed @ada to connect and disconnect AWS accounts." in printed
+    assert "allowed @dba-team to connect and disconnect AWS accounts." in printed
     assert "`@zed` is not a mention I can read." in printed
+
+
+def test_wait_moves_the_clock_on_and_the_scheduler_carries_out_a_way_back(
+    demo: Demo,
+):
+    type_lines(demo, "/snooze connect", "deploy", "/snooze connect ROLE_ARN")
+    type_lines(demo, "/snooze stop reports-db for 1h")
+    stopped_at = demo.now()
+
+    waited = type_lines(demo, "wait 2h")
+    history = type_lines(demo, "/snooze history")
+
+    assert "  (in the channel, " in waited
+    assert "`reports-db` (eu-west-1): starting now. (one-off snooze by @you)" in waited
+    assert "The demo's clock now shows" in waited
+    assert demo.now() - stopped_at >= timedelta(hours=2)
+    [started, stopped] = [line for line in history.splitlines() if "reports-db" in line]
+    assert "schedule · start `reports-db`" in started
+    assert "@you · stop `reports-db`" in stopped
+    # History is dated on the demo's clock: the start an hour (and a tick) later.
+    start, stop = (re.search(r"(\d\d):(\d\d) ·", line) for line in (started, stopped))
+    assert start is not None and stop is not None
+    minutes = [int(m.group(1)) * 60 + int(m.group(2)) for m in (start, stop)]
+    assert (minutes[0] - minutes[1]) % (24 * 60) in (60, 61)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("wait 5 days", "that is more than 3 days away"),
+        ("wait a bit", "write a duration as 3h"),
+    ],
+)
+def test_wait_refuses_what_it_cannot_read_in_one_sentence(
+    demo: Demo, typed: str, problem: str
+):
+    before = demo.now()
+
+    shown = type_lines(demo, typed)
+
+    assert shown.startswith("The demo's clock cannot move so: ")
+    assert problem in shown
+    assert shown.rstrip().endswith("Type `wait 2h` or `wait until tomorrow 08:00`.")
+    assert demo.now() - before < timedelta(minutes=1)

@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -161,15 +162,16 @@ def test_sqlite_read_only_methods_cannot_write(tmp_path: Path):
 def test_history_lists_newest_first_and_filters_by_instance(storage: Storage):
     ref = InstanceRef("111122223333", "eu-west-1", "staging-db")
     other = InstanceRef("111122223333", "eu-west-1", "billing-db")
-    storage.record_outcomes(
-        "T1", "C1", "user:U1", [Outcome(ref, Action.STOP, OutcomeKind.STOPPED)]
-    )
-    storage.record_outcomes(
-        "T1", "C1", "user:U1", [Outcome(ref, Action.START, OutcomeKind.STARTED)]
-    )
-    storage.record_outcomes(
-        "T1", "C1", "user:U1", [Outcome(other, Action.STOP, OutcomeKind.STOPPED)]
-    )
+    first = datetime(2025, 3, 27, 12, 0, tzinfo=UTC)
+    for minutes, outcome in enumerate(
+        [
+            Outcome(ref, Action.STOP, OutcomeKind.STOPPED),
+            Outcome(ref, Action.START, OutcomeKind.STARTED),
+            Outcome(other, Action.STOP, OutcomeKind.STOPPED),
+        ]
+    ):
+        at = first + timedelta(minutes=minutes)
+        storage.record_outcomes("T1", "C1", "user:U1", [outcome], at)
 
     entries = storage.history("T1", "C1", "staging-db")
 

@@ -181,6 +181,26 @@ class SlackStandIn:
 
         return re.sub(r"(?<!\S)@([\w.-]+)", escaped, text)
 
+    def label_mentions(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of a message body whose mentions of known people and groups carry
+        their names, as Slack shows `@ada` for `<@U1>`."""
+        handles = {uid: str(self._user(uid)["name"]) for uid in self.users}
+        groups = {gid: str(g.get("handle", gid)) for gid, g in self.usergroups.items()}
+
+        def labelled(match: re.Match[str]) -> str:
+            kind, subject = match.group(1), match.group(2)
+            if kind == "@" and subject in handles:
+                return f"<@{subject}|{handles[subject]}>"
+            if kind == "!subteam^" and subject in groups:
+                return f"<!subteam^{subject}|@{groups[subject]}>"
+            return match.group(0)
+
+        text = json.dumps(body)
+        return cast(
+            dict[str, Any],
+            json.loads(re.sub(r"<(@|!subteam\^)([A-Z0-9]+)>", labelled, text)),
+        )
+
     # --- Lifecycle ---------------------------------------------------------------
 
     def start(self) -> SlackStandIn:
