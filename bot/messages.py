@@ -905,9 +905,14 @@ def schedule_excluded(target: str) -> str:
     )
 
 
-def schedule_differs_now(target: str, running: bool) -> str:
+def schedule_differs_now(target: str, running: bool, *, enforce: bool) -> str:
     """The database is in the state its new schedule does not want right now."""
     shown = _echo(target, 200)
+    if running and enforce:
+        return (
+            f"`{shown}` is running now, outside its schedule's windows; the schedule "
+            "says `enforce`, so SnoozeDB stops it at its next hourly check."
+        )
     if running:
         return (
             f"`{shown}` is running now, outside its schedule's windows; SnoozeDB "
@@ -984,9 +989,11 @@ def way_back_dropped(ref: InstanceRef, way_back: Action, until: datetime) -> str
     )
 
 
-def way_back(action: Action, until: datetime) -> str:
+def way_back(action: Action, until: datetime, *, others: bool = False) -> str:
+    """The way back promised; `others` when some acted databases get none."""
     verb = "start" if action is Action.START else "stop"
-    return f"SnoozeDB will {verb} it again at {when_in_zone(until)}."
+    which = "the others" if others else "it"
+    return f"SnoozeDB will {verb} {which} again at {when_in_zone(until)}."
 
 
 def enforce_stops_again(ref: InstanceRef, name: str) -> str:

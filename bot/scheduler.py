@@ -818,7 +818,13 @@ def _due_one_offs(
     run: _AccountRun,
 ) -> None:
     for one_off in world.due_one_offs.get(account.aws_account_id, []):
-        if one_off.team_id != account.team_id:
+        # An AWS account may be connected in several channels, each through its own
+        # role: the one-off is the business of the channel it was typed in, judged
+        # by that channel's schedules and told there.
+        if (one_off.team_id, one_off.channel_id) != (
+            account.team_id,
+            account.channel_id,
+        ):
             continue
         instance = instances.get(one_off.instance)
         if not _claim(storage, world, run, f"o{one_off.id}", found=False):

@@ -1286,3 +1286,71 @@ def test_a_schedule_given_inside_a_window_says_the_stopped_database_stays_down(
     _, later = say(world, "schedule qa-db daily 08:00-20:00 tz UTC")
 
     assert shown(later).endswith("Type `/snooze start qa-db` to start it now.")
+
+
+@pytest.mark.parametrize("first", ["C1", "C2"])
+def test_a_one_off_is_carried_out_for_the_channel_it_was_typed_in(
+    world: OfflineWorld, first: str
+):
+    """One AWS account in two channels: C1's schedule and one-off, judged and told in C1."""
+    if first == "C1":
+        connect(world)
+        connect_second_role(world, "C2")
+    else:
+        connect_second_role(world, "C2")
+        connect(world)
+    say(world, "schedule qa-db mon-fri 08:00-20:00 tz UTC")
+    say(world, "stop qa-db for 9h")
+    starts = world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")]
+
+    run_scheduler(world, THURSDAY_NOON + timedelta(hours=9))
+
+    assert world.aws.calls[(CUSTOMER_ACCOUNT, "StartDBInstance")] == starts
+    assert state(world, "qa-db") == "stopped"
+    assert "the one-off snooze by @U1 ended" in shown(world.slack.messages("C1"))
+    assert "qa-db" not in shown(world.slack.messages("C2"))
+
+
+def test_the_schedule_note_says_an_enforce_schedule_stops_it_within_the_hour(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    _, later = say(world, "schedule qa-db sat 10:00-14:00 tz UTC enforce")
+
+    assert shown(later).endswith(
+        "`qa-db` is running now, outside its schedule's windows; the schedule says "
+        "`enforce`, so SnoozeDB stops it at its next hourly check."
+    )
+
+
+def test_the_schedule_note_is_left_out_while_a_one_off_decides(world: OfflineWorld):
+    connect(world)
+    say(world, "start qa-db for 2h")
+
+    _, later = say(world, "schedule qa-db sat 10:00-14:00 tz UTC")
+
+    assert "is running now" not in shown(later)
+    assert "gave `qa-db` the schedule" in shown(later)
+
+
+def test_a_tag_selection_names_whose_way_back_the_schedule_takes_over(
+    world: OfflineWorld,
+):
+    """`a-db` follows the tag's office hours; `b-db` a direct schedule running all day."""
+    add_database(world, "a-db")
+    add_database(world, "b-db")
+    tag(world, "a-db", "env", "dev")
+    tag(world, "b-db", "env", "dev")
+    connect(world)
+    say(world, "schedule tag:env=dev mon-fri 08:00-20:00 tz UTC")
+    say(world, "schedule b-db daily 00:00-24:00 tz UTC")
+
+    _, later = say(world, "stop tag:env=dev for 9h")
+
+    posted = shown(later)
+    assert (
+        "`a-db` (us-east-1): its schedule wants it stopped at Thu 27 Mar 21:00 (UTC), "
+        "so SnoozeDB will not start it then; the schedule takes over." in posted
+    )
+    assert "SnoozeDB will start the others again at Thu 27 Mar 21:00 (UTC)." in posted

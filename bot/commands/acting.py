@@ -136,13 +136,8 @@ def run(
     dropped: list[str] = []
     if until is not None:
         dropped = _ways_back_dropped(context, request, report, until)
-    succeeded = sum(1 for o in report.outcomes if o.kind.succeeded)
     return report_messages(
-        report,
-        request.user_id,
-        until,
-        [*dropped, *notes],
-        way_back=len(dropped) < succeeded,
+        report, request.user_id, until, [*dropped, *notes], dropped=len(dropped)
     )
 
 
@@ -237,7 +232,7 @@ def report_messages(
     until: datetime | None = None,
     notes: Sequence[str] = (),
     *,
-    way_back: bool = True,
+    dropped: int = 0,
 ) -> list[Message]:
     """The channel post of outcomes, plus confirmation requests and problems.
 
@@ -248,8 +243,8 @@ def report_messages(
             when an instance ended in the wanted state (so it was persisted), and a
             confirmation button carries it, so confirming keeps it.
         notes: Sentences added to the channel post, after the outcomes.
-        way_back: False when `notes` say that no way back comes for any acted
-            instance, so the sentence promising one is left out.
+        dropped: How many acted instances get no way back, as `notes` say; the
+            sentence promising one then speaks of the others, or is left out.
 
     Returns:
         The messages, the channel post first.
@@ -261,9 +256,10 @@ def report_messages(
     if public:
         lines = [messages.action_heading(user_id, report.action, report.target)]
         lines.extend(messages.outcome_sentence(o) for o in public)
-        if way_back and until is not None and any(o.kind.succeeded for o in public):
+        succeeded = sum(1 for o in public if o.kind.succeeded)
+        if until is not None and succeeded > dropped:
             back = Action.START if report.action is Action.STOP else Action.STOP
-            lines.append(messages.way_back(back, until))
+            lines.append(messages.way_back(back, until, others=dropped > 0))
         lines.extend(notes)
         said.append(Message("\n".join(lines), blocks.sections(lines), in_channel=True))
     for outcome in report.outcomes:

@@ -29,7 +29,7 @@ from itertools import pairwise
 
 from bot import blocks, messages, planning, rules
 from bot.commands import Context, Message, Reply, Request
-from bot.domain import InstanceRef, SavedSchedule
+from bot.domain import Instance, InstanceRef, SavedSchedule
 from bot.errors import ScheduleNotUnderstood, SnoozeError
 from bot.schedule import (
     Desired,
@@ -136,15 +136,43 @@ def _check_and_save(
         return [saved, Message(note)]
     if instance.excluded:
         return [saved, Message(messages.schedule_excluded(target))]
-    # A schedule acts at its changes, not at once: a database in the other state
-    # now stays so until the next one, unless someone acts.
-    desired = planning.parsed(chosen.text).desired_at(context.clock())
-    running = instance.status == "available"
-    if (running and desired is Desired.STOPPED) or (
-        instance.status == "stopped" and desired is Desired.RUNNING
-    ):
-        return [saved, Message(messages.schedule_differs_now(target, running))]
-    return [saved]
+    differs = _differs_now(context, request, instance, chosen, target)
+    return [saved] if differs is None else [saved, Message(differs)]
+
+
+def _differs_now(
+    context: Context,
+    request: Request,
+    instance: Instance,
+    chosen: SavedSchedule | Schedule,
+    shown: str,
+) -> str | None:
+    """Say when the database is in the other state than its new schedule wants now.
+
+    A schedule acts at its changes, not at once: the database stays as it is until
+    the next one (or the next hourly check, with `enforce`). A one-off or a
+    keep-running override in force decides until it ends, so nothing is said then.
+    """
+    storage, now = context.storage, context.clock()
+    team_id, channel_id = request.team_id, request.channel_id
+    plan = planning.applicable(
+        instance,
+        storage.assignments(team_id, channel_id),
+        {s.name: s for s in storage.named_schedules(team_id, channel_id) if s.name},
+        storage.one_offs(team_id, channel_id),
+        [o for o in storage.overrides(team_id, now) if o.channel_id == channel_id],
+        now,
+        count=1,
+    )
+    if plan is None or plan.one_off is not None or plan.override is not None:
+        return None
+    schedule = planning.parsed(chosen.text)
+    desired = schedule.desired_at(now)
+    if instance.status == "available" and desired is Desired.STOPPED:
+        return messages.schedule_differs_now(shown, True, enforce=schedule.enforce)
+    if instance.status == "stopped" and desired is Desired.RUNNING:
+        return messages.schedule_differs_now(shown, False, enforce=False)
+    return None
 
 
 def _save(
