@@ -1004,6 +1004,13 @@ def enforce_stops_again(ref: InstanceRef, name: str) -> str:
     )
 
 
+def selector_with_spaces(action: Action) -> str:
+    return (
+        "A tag value with spaces goes in double quotes, as in "
+        f'`/snooze {action.value} tag:Name="Staging DB"`.'
+    )
+
+
 def one_off_usage(action: Action) -> str:
     return (
         f"Name one database, then optionally how long: "
@@ -1131,6 +1138,19 @@ def explain_override(
     if not scheduled:
         return f"{head}; no schedule applies, so it keeps running after that."
     return f"{head}; its schedule resumes after."
+
+
+def explain_state_differs(running: bool) -> str:
+    """The database is in the other state than its schedule wants, with no one-off."""
+    if running:
+        return (
+            "It is running: SnoozeDB acts at the schedule's changes, so it keeps "
+            "running until the next stop unless someone stops it."
+        )
+    return (
+        "It is stopped: SnoozeDB acts at the schedule's changes, so it stays stopped "
+        "until the next start unless someone starts it."
+    )
 
 
 def explain_desired(desired: str) -> str:
@@ -1517,9 +1537,9 @@ DEMO_CONNECT_FIRST = (
 
 
 DEMO_TOUR_DONE = (
-    "That was the tour. Try a schedule next: `/snooze schedule qa-db mon-fri "
-    "08:00-20:00`, then `/snooze next`, `wait until tomorrow 08:00` and "
-    "`/snooze history`."
+    "That was the tour. Try a schedule next: `/snooze schedule qa-db daily "
+    "08:00-20:00`, then `/snooze next`, `wait until 20:05` (the 15-minute notice and "
+    "the stop at 20:00 come on the way) and `/snooze history`."
 )
 
 

@@ -1354,3 +1354,31 @@ def test_a_tag_selection_names_whose_way_back_the_schedule_takes_over(
         "so SnoozeDB will not start it then; the schedule takes over." in posted
     )
     assert "SnoozeDB will start the others again at Thu 27 Mar 21:00 (UTC)." in posted
+
+
+def test_explain_says_a_running_database_outside_its_window_stays_up_until_the_stop(
+    world: OfflineWorld,
+):
+    connect(world)
+    say(world, "schedule qa-db sat 10:00-14:00 tz UTC")
+
+    _, later = say(world, "explain qa-db")
+
+    assert (
+        "Right now it should be stopped.\nIt is running: SnoozeDB acts at the "
+        "schedule's changes, so it keeps running until the next stop unless someone "
+        "stops it." in shown(later)
+    )
+
+
+def test_a_tag_value_with_spaces_left_unquoted_is_told_to_use_quotes(
+    world: OfflineWorld,
+):
+    connect(world)
+
+    reply, _ = say(world, "stop tag:Name=Staging DB")
+
+    assert reply == (
+        "A tag value with spaces goes in double quotes, as in "
+        '`/snooze stop tag:Name="Staging DB"`.'
+    )

@@ -48,6 +48,8 @@ def handle(
     if not words:
         return Reply(Message(messages.usage_error(messages.NAME_THE_DATABASE, usage)))
     if len(words) > 1 and words[1].lower() not in ("for", "until"):
+        if words[0].lower().startswith("tag:"):
+            return Reply(Message(messages.selector_with_spaces(action)))
         return Reply(Message(messages.one_off_usage(action)))
     accounts = context.storage.accounts(request.team_id, request.channel_id)
     if not accounts:

@@ -16,6 +16,7 @@ from bot.commands.acting import user_zone
 from bot.domain import Instance
 from bot.errors import SnoozeError
 from bot.planning import Applicable, Source
+from bot.schedule import Desired
 
 
 def handle(context: Context, request: Request, words: list[str]) -> Reply:
@@ -128,6 +129,13 @@ def _lines(
     if base is not None:
         lines.append(_origin(where, base))
     lines.append(messages.explain_desired(plan.desired.value))
+    if one_off is None and override is None and not instance.excluded:
+        running = instance.status == "available"
+        stopped = instance.status == "stopped"
+        if (running and plan.desired is Desired.STOPPED) or (
+            stopped and plan.desired is Desired.RUNNING
+        ):
+            lines.append(messages.explain_state_differs(running))
     if plan.next:
         zone_key = base.schedule.zone.key if base is not None else zone.key
         lines.append(messages.coming_heading(zone_key))
