@@ -15,10 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
+from bot.domain import Assignment, SavedSchedule
 from bot.operations import Operations
 from bot.storage import Storage
 
 Block = dict[str, Any]
+
+
+# A channel's assignments, and its saved schedules by name.
+ChannelSchedules = tuple[list[Assignment], dict[str, SavedSchedule]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,14 @@ class Context:
     clock: Callable[[], datetime] = _utc_now
     is_admin: Callable[[str, str], bool | None] = _not_known
     group_members: Callable[[str, str], frozenset[str] | None] = _not_known
+
+    def channel_schedules(self, request: Request) -> ChannelSchedules:
+        """The channel's assignments, and its saved schedules by name, as planning
+        reads them (a schedule without a name is only an assignment's text)."""
+        storage, team_id, channel_id = self.storage, request.team_id, request.channel_id
+        saved = storage.named_schedules(team_id, channel_id)
+        named = {s.name: s for s in saved if s.name}
+        return storage.assignments(team_id, channel_id), named
 
 
 Handler = Callable[[Context, Request, list[str]], Reply]

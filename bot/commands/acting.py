@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import blocks, messages, planning
-from bot.commands import Context, Message, Reply, Request
+from bot.commands import ChannelSchedules, Context, Message, Reply, Request
 from bot.domain import Action, Outcome, OutcomeKind
 from bot.errors import SnoozeError
 from bot.operations import ActionReport
@@ -134,17 +134,23 @@ def run(
     except SnoozeError as error:
         return [Message(str(error))]
     _remember_way_back(context, request, report, until)
-    notes = _enforce_notes(context, request, report)
+    notes: list[str] = []
     dropped: list[str] = []
-    if until is not None:
-        dropped = _ways_back_dropped(context, request, report, until)
+    # The channel's schedules matter to a start (enforce) and to a one-off's end.
+    if until is not None or report.action is Action.START:
+        schedules = context.channel_schedules(request)
+        notes = _enforce_notes(context, request, report, schedules)
+        if until is not None:
+            dropped = _ways_back_dropped(report, until, schedules)
     return report_messages(
         report, request.user_id, until, [*dropped, *notes], dropped=len(dropped)
     )
 
 
 def _ways_back_dropped(
-    context: Context, request: Request, report: ActionReport, until: datetime
+    report: ActionReport,
+    until: datetime,
+    schedules: ChannelSchedules,
 ) -> list[str]:
     """Say of each acted instance whose schedule takes over when the one-off ends.
 
@@ -153,10 +159,7 @@ def _ways_back_dropped(
     """
     acted = {o.ref.qualified for o in report.outcomes if o.kind.succeeded}
     back = Action.START if report.action is Action.STOP else Action.STOP
-    storage = context.storage
-    assignments = storage.assignments(request.team_id, request.channel_id)
-    saved = storage.named_schedules(request.team_id, request.channel_id)
-    named = {s.name: s for s in saved if s.name}
+    assignments, named = schedules
     said = []
     for instance in report.instances:
         if instance.ref.qualified not in acted:
@@ -197,7 +200,10 @@ def _remember_way_back(
 
 
 def _enforce_notes(
-    context: Context, request: Request, report: ActionReport
+    context: Context,
+    request: Request,
+    report: ActionReport,
+    schedules: ChannelSchedules,
 ) -> list[str]:
     """Warn about each started instance an `enforce` schedule will stop again."""
     started = {
@@ -209,9 +215,7 @@ def _enforce_notes(
         return []
     storage = context.storage
     now = context.clock()
-    assignments = storage.assignments(request.team_id, request.channel_id)
-    saved = storage.named_schedules(request.team_id, request.channel_id)
-    named = {s.name: s for s in saved if s.name}
+    assignments, named = schedules
     one_offs = storage.one_offs(request.team_id)
     overrides = storage.overrides(request.team_id, now)
     notes = []

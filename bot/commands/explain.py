@@ -68,11 +68,10 @@ def explain(context: Context, request: Request, target: str) -> Sequence[Message
         return said or [Message(str(error))]
 
     now = context.clock()
-    saved = storage.named_schedules(request.team_id, request.channel_id)
-    named = {s.name: s for s in saved if s.name}
+    assignments, named = context.channel_schedules(request)
     plan = planning.applicable(
         instance,
-        storage.assignments(request.team_id, request.channel_id),
+        assignments,
         named,
         storage.one_offs(request.team_id, request.channel_id),
         storage.overrides(request.team_id, now),

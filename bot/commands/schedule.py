@@ -155,10 +155,11 @@ def _differs_now(
     """
     storage, now = context.storage, context.clock()
     team_id, channel_id = request.team_id, request.channel_id
+    assignments, named = context.channel_schedules(request)
     plan = planning.applicable(
         instance,
-        storage.assignments(team_id, channel_id),
-        {s.name: s for s in storage.named_schedules(team_id, channel_id) if s.name},
+        assignments,
+        named,
         storage.one_offs(team_id, channel_id),
         [o for o in storage.overrides(team_id, now) if o.channel_id == channel_id],
         now,
