@@ -265,12 +265,20 @@ class Demo:
                 step = step.replace("ROLE_ARN", self.role_arn or "ROLE_ARN")
                 self.say(f"\n> {step}")
                 self.run_line(step)
-            self.say(f"\n{messages.DEMO_TOUR_DONE}")
+            self.say(f"\n{self._tour_done()}")
         elif line.startswith("/snooze"):
             self._command(line[len("/snooze") :].strip())
         else:
             self.say("Type a /snooze command, `deploy`, `wait 2h`, `tour` or `quit`.")
         return True
+
+    def _tour_done(self) -> str:
+        """Suggest a window opening in half an hour or so and closing an hour later,
+        on the demo's clock (UTC), so that `wait 2h` shows both of its changes."""
+        soon = self.now() + timedelta(minutes=30)
+        opens = soon.replace(minute=soon.minute - soon.minute % 5, second=0)
+        closes = opens + timedelta(hours=1)
+        return messages.demo_tour_done(f"{opens:%H:%M}", f"{closes:%H:%M}")
 
     def tour(self) -> list[str]:
         """The guided walk: connect, deploy, verify, status, stop, start, a way back."""

@@ -1536,11 +1536,14 @@ DEMO_CONNECT_FIRST = (
 )
 
 
-DEMO_TOUR_DONE = (
-    "That was the tour. Try a schedule next: `/snooze schedule qa-db daily "
-    "08:00-20:00`, then `/snooze next`, `wait until 20:05` (the 15-minute notice and "
-    "the stop at 20:00 come on the way) and `/snooze history`."
-)
+def demo_tour_done(opens: str, closes: str) -> str:
+    """The tour's last words: a schedule whose window opens and closes soon."""
+    return (
+        f"That was the tour. Try a schedule next: `/snooze schedule qa-db daily "
+        f"{opens}-{closes}`, then `/snooze next`, `wait 2h` (the start at {opens}, the "
+        f"15-minute notice and the stop at {closes} come on the way) and "
+        "`/snooze history`."
+    )
 
 
 def demo_wait_refused(problem: str) -> str:

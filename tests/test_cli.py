@@ -457,3 +457,4 @@ def test_demo_with_empty_input_runs_the_tour_from_connect_to_start(tmp_path: Pat
     assert "`qa-db` (us-east-1): starting now." in shown
     assert "`reports-db` (eu-west-1): starting now. (one-off snooze by @you)" in shown
     assert shown.rstrip().endswith("come on the way) and `/snooze history`.")
+    assert "Try a schedule next: `/snooze schedule qa-db daily " in shown

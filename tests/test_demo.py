@@ -147,3 +147,18 @@ def test_wait_refuses_what_it_cannot_read_in_one_sentence(
     assert problem in shown
     assert shown.rstrip().endswith("Type `wait 2h` or `wait until tomorrow 08:00`.")
     assert demo.now() - before < timedelta(minutes=1)
+
+
+def test_the_schedule_the_tour_suggests_opens_and_closes_within_the_suggested_wait(
+    demo: Demo,
+):
+    """Whatever the time of day, the suggestion shows a start, a notice and a stop."""
+    toured = type_lines(demo, "tour")
+    suggested = re.search(r"`(/snooze schedule qa-db daily [0-9:-]+)`", toured)
+    assert suggested is not None
+
+    waited = type_lines(demo, suggested.group(1), "wait 2h")
+
+    assert "`qa-db` (us-east-1): starting now." in waited
+    assert "In 15 minutes" in waited
+    assert "`qa-db` (us-east-1): stopping now." in waited
